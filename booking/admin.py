@@ -1,0 +1,47 @@
+from django.contrib import admin, messages
+
+from booking import services
+from booking.models import Booking
+from mediqueue.errors import MediQueueError
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Bookings are read here and cancelled through the service; never added or edited by
+    hand, since that would change seats without the slot's lock."""
+
+    list_display = ["reference", "slot", "user_id", "status", "created_at", "cancelled_at"]
+    list_filter = ["status", "slot__doctor"]
+    list_select_related = ["slot__doctor"]
+    search_fields = ["reference", "user_id"]
+    readonly_fields = ["reference", "slot", "user_id", "status", "created_at", "cancelled_at"]
+    actions = ["cancel_bookings"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Cancel selected bookings", permissions=["change"])
+    def cancel_bookings(self, request, queryset):
+        cancelled = unchanged = 0
+        failures = []
+        for reference in queryset.values_list("reference", flat=True):
+            try:
+                outcome = services.cancel(reference=reference)
+            except MediQueueError as error:
+                failures.append(f"{reference}: {error.message}")
+                continue
+            if outcome.changed:
+                cancelled += 1
+                self.log_change(request, outcome.booking, "Cancelled through the admin action.")
+            else:
+                unchanged += 1
+        self.message_user(
+            request,
+            f"Cancelled {cancelled} booking(s); {unchanged} were already cancelled.",
+            messages.SUCCESS,
+        )
+        for failure in failures:
+            self.message_user(request, f"Not cancelled: {failure}", messages.ERROR)

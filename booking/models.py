@@ -1,0 +1,50 @@
+import re
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+
+def new_booking_reference() -> str:
+    """128 random bits, URL-safe: a reference is the only key to a booking, so it must not be
+    guessable."""
+    return secrets.token_urlsafe(16)
+
+
+_REFERENCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def is_well_formed_reference(value: str) -> bool:
+    """Whether ``value`` could be a reference we issued; anything else is not looked up."""
+    return _REFERENCE_SHAPE.fullmatch(value) is not None
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "CONFIRMED", "Confirmed"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    reference = models.CharField(
+        max_length=32, unique=True, default=new_booking_reference, editable=False
+    )
+    slot = models.ForeignKey("slots.Slot", on_delete=models.PROTECT, related_name="bookings")
+    user_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.CONFIRMED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "user_id"],
+                condition=Q(status="CONFIRMED"),
+                name="booking_one_confirmed_per_patient_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["CONFIRMED", "CANCELLED"]), name="booking_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.status})"

@@ -1,0 +1,183 @@
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from booking import services
+from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
+from booking.models import Booking
+from slots.errors import SlotNotFoundError
+from slots.models import Slot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_book_takes_a_seat_and_records_a_confirmed_booking(make_slot):
+    slot = make_slot(seats=2)
+
+    outcome = services.book(slot_id=slot.pk, user_id="patient-1")
+
+    assert outcome.changed is True
+    assert outcome.booking.status == Booking.Status.CONFIRMED
+    assert outcome.slot.booked_seats == 1
+    slot.refresh_from_db()
+    assert slot.booked_seats == 1
+    assert Booking.objects.get(slot=slot).user_id == "patient-1"
+
+
+def test_booking_reference_is_long_random_and_url_safe(make_slot):
+    slot = make_slot(seats=2)
+    first = services.book(slot_id=slot.pk, user_id="a").booking.reference
+    second = services.book(slot_id=slot.pk, user_id="b").booking.reference
+
+    assert first != second
+    assert len(first) >= 22  # 16 random bytes, base64url: 128 bits
+    assert all(c.isalnum() or c in "-_" for c in first)
+
+
+def test_same_patient_booking_again_gets_the_same_booking_and_no_second_seat(make_slot):
+    slot = make_slot(seats=3)
+    first = services.book(slot_id=slot.pk, user_id="patient-1")
+
+    again = services.book(slot_id=slot.pk, user_id="patient-1")
+
+    assert again.changed is False
+    assert again.booking.reference == first.booking.reference
+    slot.refresh_from_db()
+    assert slot.booked_seats == 1
+    assert Booking.objects.filter(slot=slot).count() == 1
+
+
+def test_full_slot_refuses_a_new_patient_and_changes_nothing(make_slot):
+    slot = make_slot(seats=1)
+    services.book(slot_id=slot.pk, user_id="first")
+
+    with pytest.raises(SlotFullError):
+        services.book(slot_id=slot.pk, user_id="second")
+
+    slot.refresh_from_db()
+    assert slot.booked_seats == 1
+    assert not Booking.objects.filter(user_id="second").exists()
+
+
+def test_patient_holding_a_seat_in_a_full_slot_gets_their_booking_back(make_slot):
+    slot = make_slot(seats=1)
+    first = services.book(slot_id=slot.pk, user_id="holder")
+
+    again = services.book(slot_id=slot.pk, user_id="holder")
+
+    assert again.changed is False
+    assert again.booking.reference == first.booking.reference
+
+
+def test_started_slot_is_closed_for_booking(make_slot):
+    slot = make_slot(seats=5, starts_in=timedelta(minutes=-1))
+
+    with pytest.raises(SlotClosedError):
+        services.book(slot_id=slot.pk, user_id="late")
+
+    assert Booking.objects.count() == 0
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0
+
+
+def test_unknown_slot_is_not_found(db):
+    with pytest.raises(SlotNotFoundError):
+        services.book(slot_id=987654, user_id="x")
+
+
+def test_cancel_frees_the_seat_at_once(make_slot):
+    slot = make_slot(seats=1)
+    booking = services.book(slot_id=slot.pk, user_id="first").booking
+
+    outcome = services.cancel(reference=booking.reference)
+
+    assert outcome.changed is True
+    assert outcome.booking.status == Booking.Status.CANCELLED
+    assert outcome.booking.cancelled_at is not None
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0
+    # The freed seat can be sold again, to the same patient too.
+    assert services.book(slot_id=slot.pk, user_id="second").changed is True
+    assert services.cancel(reference=booking.reference).changed is False
+
+
+def test_cancel_is_idempotent(make_slot):
+    slot = make_slot(seats=2)
+    booking = services.book(slot_id=slot.pk, user_id="p").booking
+    services.cancel(reference=booking.reference)
+
+    again = services.cancel(reference=booking.reference)
+
+    assert again.changed is False
+    assert again.booking.status == Booking.Status.CANCELLED
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0
+
+
+def test_patient_can_rebook_after_cancelling(make_slot):
+    slot = make_slot(seats=1)
+    first = services.book(slot_id=slot.pk, user_id="p").booking
+    services.cancel(reference=first.reference)
+
+    second = services.book(slot_id=slot.pk, user_id="p")
+
+    assert second.changed is True
+    assert second.booking.reference != first.reference
+    assert Booking.objects.filter(slot=slot, user_id="p").count() == 2
+
+
+def test_cancel_of_a_started_slot_is_refused(make_slot):
+    slot = make_slot(seats=2)
+    booking = services.book(slot_id=slot.pk, user_id="p").booking
+    Slot.objects.filter(pk=slot.pk).update(start_time=timezone.now() - timedelta(minutes=5))
+
+    with pytest.raises(SlotClosedError):
+        services.cancel(reference=booking.reference)
+
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+
+
+def test_cancel_unknown_reference_is_not_found(db):
+    with pytest.raises(BookingNotFoundError):
+        services.cancel(reference="does-not-exist")
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(MEDIQUEUE_LOCK_TIMEOUT_MS=100)
+def test_a_lock_held_too_long_answers_busy_instead_of_hanging(make_slot):
+    import threading
+
+    from django.db import connection, transaction
+
+    from slots.errors import SlotBusyError
+    from slots.locks import lock_slot
+
+    slot = make_slot(seats=5)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic():
+                lock_slot(slot.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(SlotBusyError) as busy:
+            services.book(slot_id=slot.pk, user_id="waiting")
+        assert busy.value.headers() == {"Retry-After": "1"}
+    finally:
+        release.set()
+        holder.join()
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0
+    # Nothing leaked: once the lock is free, the same connection books normally.
+    assert services.book(slot_id=slot.pk, user_id="waiting").changed is True

@@ -1,0 +1,38 @@
+"""gunicorn settings for MediQueue; every value can be overridden from the environment.
+
+Run: gunicorn -c mediqueue/gunicorn.conf.py mediqueue.wsgi
+"""
+
+import multiprocessing
+import os
+from pathlib import Path
+
+bind = os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
+# A flash crowd arrives all at once: let the kernel queue it rather than refuse connections.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", 4096))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+# SIGTERM lets in-flight requests finish for up to this long.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+proc_name = "mediqueue"
+
+raw_env = ["DJANGO_SETTINGS_MODULE=mediqueue.settings"]
+
+
+def on_starting(server):
+    """Start the embedded database in the master, before any worker exists.
+
+    Workers then inherit DATABASE_URL and only connect: they never start or stop the server,
+    so several workers share it safely and a killed worker cannot stop it.
+    """
+    if not os.environ.get("DATABASE_URL"):
+        from mediqueue.embedded_db import embedded_database_url
+
+        data_dir = Path(__file__).resolve().parent.parent / ".mediqueue"
+        os.environ["DATABASE_URL"] = embedded_database_url(data_dir)

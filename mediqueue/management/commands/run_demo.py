@@ -1,0 +1,56 @@
+import os
+import signal
+import subprocess
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, load demo data once, make sure an admin exists, then serve MediQueue with "
+        "gunicorn (on the embedded PostgreSQL unless DATABASE_URL is set)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default=os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000"))
+
+    def handle(self, *args, bind, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("seed_demo")
+        call_command("ensure_admin")
+
+        base = f"http://{bind}"
+        database = "embedded (.mediqueue/)" if settings.USING_EMBEDDED_DATABASE else "DATABASE_URL"
+        self.stdout.write(
+            self.style.SUCCESS("\nMediQueue is starting:")
+            + f"\n  API       {base}/api/slots"
+            + f"\n  API docs  {base}/api/docs"
+            + f"\n  Admin     {base}/admin/   (credentials above)"
+            + f"\n  Database  {database}"
+            + "\nPress Ctrl+C to stop.\n"
+        )
+        self.stdout.flush()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(settings.BASE_DIR / "mediqueue" / "gunicorn.conf.py"),
+                "--bind",
+                bind,
+                "mediqueue.wsgi:application",
+            ],
+            cwd=settings.BASE_DIR,
+        )
+
+        def stop(signum, frame):
+            server.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        # Returning stops the embedded database too, once gunicorn is gone.
+        sys.exit(server.wait())

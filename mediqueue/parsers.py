@@ -1,0 +1,28 @@
+from django.conf import settings
+from rest_framework import exceptions, parsers
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class BoundedJSONParser(parsers.JSONParser):
+    """JSON parser that refuses oversized bodies before reading them.
+
+    DRF streams the body straight into ``json.load``, bypassing Django's
+    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check, so the same limit is applied here.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = (parser_context or {}).get("request")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request is not None and limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                raise PayloadTooLarge()
+        return super().parse(stream, media_type, parser_context)

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+from mediqueue import api, health
+
+urlpatterns = [
+    path("api/", include("slots.urls")),
+    path("api/", include("booking.urls")),
+    path("api/schema", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    # Anything else under /api/ answers the JSON envelope, in DEBUG too.
+    re_path(r"^api/", api.page_not_found),
+]
+
+handler400 = "mediqueue.api.bad_request"
+handler403 = "mediqueue.api.permission_denied"
+handler404 = "mediqueue.api.page_not_found"
+handler500 = "mediqueue.api.server_error"

@@ -1,0 +1,80 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import F
+
+from booking.models import Booking
+from mediqueue.errors import MediQueueError
+from slots import services
+from slots.models import Doctor, Slot
+
+
+@admin.register(Doctor)
+class DoctorAdmin(admin.ModelAdmin):
+    list_display = ["name", "specialty"]
+    search_fields = ["name", "specialty"]
+
+
+class SlotAdminForm(forms.ModelForm):
+    class Meta:
+        model = Slot
+        fields = ["doctor", "start_time", "duration_minutes", "total_seats"]
+
+    def clean_total_seats(self):
+        total_seats = self.cleaned_data["total_seats"]
+        booked = self.instance.booked_seats if self.instance.pk else 0
+        if total_seats < booked:
+            raise forms.ValidationError(
+                f"{booked} seats are already booked: total seats cannot go below that. "
+                "Cancel bookings first to shrink the slot."
+            )
+        return total_seats
+
+
+class BookingInline(admin.TabularInline):
+    """The slot's bookings, for reading: seats change only through booking.services."""
+
+    model = Booking
+    fields = ["reference", "user_id", "status", "created_at", "cancelled_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    form = SlotAdminForm
+    list_display = ["doctor", "start_time", "seats", "available", "duration_minutes"]
+    list_filter = ["doctor", ("start_time", admin.DateFieldListFilter)]
+    list_select_related = ["doctor"]
+    search_fields = ["doctor__name", "doctor__specialty"]
+    date_hierarchy = "start_time"
+    readonly_fields = ["booked_seats", "created_at"]
+    inlines = [BookingInline]
+
+    @admin.display(description="Booked / total", ordering="booked_seats")
+    def seats(self, slot: Slot) -> str:
+        return f"{slot.booked_seats} / {slot.total_seats}"
+
+    @admin.display(description="Available seats", ordering=F("total_seats") - F("booked_seats"))
+    def available(self, slot: Slot) -> int:
+        return slot.available_seats
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            services.slot_update(
+                slot_id=obj.pk,
+                doctor_id=obj.doctor_id,
+                start_time=obj.start_time,
+                duration_minutes=obj.duration_minutes,
+                total_seats=obj.total_seats,
+            )
+        except MediQueueError as error:
+            # Bookings raced in between the form check and the lock: nothing was saved.
+            messages.error(request, error.message)

@@ -1,0 +1,115 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mediqueue.schema import error
+from slots import selectors, services
+from slots.serializers import (
+    DoctorCreateInputSerializer,
+    DoctorOutputSerializer,
+    SlotCreateInputSerializer,
+    SlotListQuerySerializer,
+    SlotOutputSerializer,
+)
+
+
+class PublicAPIView(APIView):
+    """Anyone may call it; no session is read, so no CSRF token is needed."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+
+class SlotListApi(PublicAPIView):
+    @extend_schema(
+        operation_id="slots_list",
+        parameters=[SlotListQuerySerializer],
+        responses={200: SlotOutputSerializer(many=True), 400: error("Bad filter.")},
+        description=(
+            "Slots ordered by start time. Without from/to/date only slots not yet started are "
+            'listed. When more slots follow, a `Link: <…>; rel="next"` header points to them.'
+        ),
+    )
+    def get(self, request):
+        query = SlotListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        slots, has_more = selectors.slot_list(
+            filters=selectors.SlotFilters(
+                doctor_id=params.get("doctor"),
+                day=params.get("date"),
+                start_from=params.get("from"),
+                start_to=params.get("to"),
+                only_available=params["available"],
+            ),
+            offset=params["offset"],
+            limit=params["limit"],
+        )
+        headers = {}
+        if has_more:
+            next_query = request.query_params.copy()
+            next_query["offset"] = str(params["offset"] + params["limit"])
+            next_url = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
+            headers["Link"] = f'<{next_url}>; rel="next"'
+        return Response(SlotOutputSerializer(slots, many=True).data, headers=headers)
+
+
+class SlotDetailApi(PublicAPIView):
+    @extend_schema(
+        operation_id="slots_retrieve",
+        responses={200: SlotOutputSerializer, 404: error("slot_not_found")},
+    )
+    def get(self, request, slot_id: int):
+        return Response(SlotOutputSerializer(selectors.slot_get(slot_id=slot_id)).data)
+
+
+class DoctorListApi(PublicAPIView):
+    @extend_schema(operation_id="doctors_list", responses={200: DoctorOutputSerializer(many=True)})
+    def get(self, request):
+        return Response(DoctorOutputSerializer(selectors.doctor_list(), many=True).data)
+
+
+_ADMIN_ERRORS = {
+    400: error("invalid: a field is missing or wrong."),
+    401: error("not_authenticated: no credentials."),
+    403: error("permission_denied: not staff."),
+    415: error("unsupported_media_type: the body is not JSON."),
+}
+
+
+class AdminDoctorCreateApi(APIView):
+    @extend_schema(
+        operation_id="admin_doctors_create",
+        request=DoctorCreateInputSerializer,
+        responses={201: DoctorOutputSerializer, **_ADMIN_ERRORS},
+    )
+    def post(self, request):
+        data = DoctorCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        doctor = services.doctor_create(**data.validated_data)
+        return Response(DoctorOutputSerializer(doctor).data, status=status.HTTP_201_CREATED)
+
+
+class AdminSlotCreateApi(APIView):
+    @extend_schema(
+        operation_id="admin_slots_create",
+        request=SlotCreateInputSerializer,
+        responses={
+            201: SlotOutputSerializer,
+            **_ADMIN_ERRORS,
+            404: error("doctor_not_found"),
+            409: error("slot_exists: the doctor already has a slot at that time."),
+        },
+    )
+    def post(self, request):
+        data = SlotCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot = services.slot_create(
+            doctor_id=data.validated_data["doctorId"],
+            start_time=data.validated_data["startTime"],
+            total_seats=data.validated_data["totalSeats"],
+            duration_minutes=data.validated_data["durationMinutes"],
+        )
+        return Response(SlotOutputSerializer(slot).data, status=status.HTTP_201_CREATED)

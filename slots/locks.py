@@ -1,0 +1,52 @@
+"""Every row lock on a slot is taken here.
+
+A lock wait is capped with ``SET LOCAL lock_timeout`` so that a request under a flash crowd
+answers "busy, retry" within the timeout instead of hanging; the timeout is scoped to the
+current transaction, so nothing leaks to the next request on a persistent connection.
+"""
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from psycopg import errors as pg_errors
+
+from slots.errors import SlotBusyError, SlotNotFoundError
+from slots.models import Slot
+
+
+def lock_slot(slot_id: int) -> Slot:
+    """Lock one slot row for the rest of the current transaction and return it, fresh.
+
+    ``no_key=True`` (FOR NO KEY UPDATE) still serialises every booking of the slot, but does not
+    block the inserts of bookings that reference the slot by foreign key.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_slot() must run inside transaction.atomic()")
+    with _lock_timeout():
+        slot = Slot.objects.select_for_update(no_key=True).filter(pk=slot_id).first()
+    if slot is None:
+        raise SlotNotFoundError()
+    return slot
+
+
+@contextmanager
+def _lock_timeout():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)",
+            [f"{settings.MEDIQUEUE_LOCK_TIMEOUT_MS}ms"],
+        )
+    try:
+        yield
+    except OperationalError as error:
+        if isinstance(error.__cause__, pg_errors.LockNotAvailable):
+            # The transaction is aborted; the caller's atomic() rolls it back on the way out.
+            raise SlotBusyError() from error
+        raise
+
+
+def in_locking_transaction():
+    """The transaction a seat change runs in: durable, so it can never be folded into an outer
+    transaction that commits (or rolls back) later than its caller believes."""
+    return transaction.atomic(durable=True)
