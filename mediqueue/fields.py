@@ -57,3 +57,14 @@ class PatientIdField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF's CharField would turn ``5.5`` or ``true`` into a name."""
+
+    default_error_messages = {"invalid": "A string is required."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)

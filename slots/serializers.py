@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from mediqueue.fields import StrictIntegerField
+from mediqueue.fields import StrictCharField, StrictIntegerField
 from slots.models import Doctor, Slot
 
 
@@ -55,8 +55,8 @@ class SlotListQuerySerializer(serializers.Serializer):
 
 
 class DoctorCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    specialty = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    name = StrictCharField(max_length=200)
+    specialty = StrictCharField(max_length=100, required=False, default="", allow_blank=True)
 
 
 class AwareDateTimeField(serializers.DateTimeField):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mediqueue.errors import MediQueueError
 from slots.errors import DoctorNotFoundError, SlotExistsError
-from slots.locks import in_locking_transaction, lock_slot
+from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 
 
@@ -53,8 +53,9 @@ def slot_update(
     *, slot_id: int, doctor_id: int, start_time: datetime, duration_minutes: int, total_seats: int
 ) -> Slot:
     """Change a slot, re-checking capacity under the slot's lock so that no booking can land
-    between the check and the write."""
-    with in_locking_transaction():
+    between the check and the write. Not durable: the admin runs it inside the transaction
+    that also records its log entry, and the lock is then held until that one commits."""
+    with transaction.atomic():
         slot = lock_slot(slot_id)
         if total_seats < slot.booked_seats:
             raise SeatsBelowBookedError()

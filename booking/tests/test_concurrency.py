@@ -152,9 +152,7 @@ class TestTheLockIsWhatPreventsTheRace:
 
         monkeypatch.setattr(services, "_confirmed_booking", lookup_then_let_the_rival_in)
         if bypass_lock:
-            monkeypatch.setattr(
-                services, "lock_slot", lambda slot_id: Slot.objects.get(pk=slot_id)
-            )
+            monkeypatch.setattr(services, "lock_slot", lambda slot_id: Slot.objects.get(pk=slot_id))
         try:
             first = services.book(slot_id=slot.pk, user_id="first")
         except Exception as error:
@@ -164,9 +162,7 @@ class TestTheLockIsWhatPreventsTheRace:
         return slot, first, rival_result["outcome"]
 
     def test_with_the_lock_the_rival_waits_and_finds_the_slot_full(self, monkeypatch, make_slot):
-        slot, first, rival = self._race_for_the_last_seat(
-            monkeypatch, make_slot, bypass_lock=False
-        )
+        slot, first, rival = self._race_for_the_last_seat(monkeypatch, make_slot, bypass_lock=False)
 
         assert isinstance(first, services.BookingOutcome) and first.changed
         assert isinstance(rival, SlotFullError)
@@ -174,9 +170,7 @@ class TestTheLockIsWhatPreventsTheRace:
         assert find_violations() == []
 
     def test_control_without_the_lock_both_take_the_last_seat(self, monkeypatch, make_slot):
-        slot, first, rival = self._race_for_the_last_seat(
-            monkeypatch, make_slot, bypass_lock=True
-        )
+        slot, first, rival = self._race_for_the_last_seat(monkeypatch, make_slot, bypass_lock=True)
 
         # The rival got in during the window; the first booking still believed the seat free
         # and was stopped only by the database's CHECK constraint.

@@ -1,0 +1,44 @@
+"""A flash crowd against the real server: gunicorn with several workers, real HTTP, one slot."""
+
+import json
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.management import call_command
+
+from booking.models import Booking
+from mediqueue.tests.live_server import gunicorn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post_book(base_url: str, user_id: str, slot_id: int) -> tuple[int, str]:
+    request = urllib.request.Request(
+        f"{base_url}/api/book",
+        data=json.dumps({"userId": user_id, "slotId": slot_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())["status"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["code"]
+
+
+def test_300_requests_racing_for_20_seats_through_gunicorn_sell_exactly_20(make_slot):
+    slot = make_slot(seats=20)
+
+    with gunicorn(workers=3) as base_url, ThreadPoolExecutor(max_workers=50) as pool:
+        answers = Counter(
+            pool.map(lambda n: post_book(base_url, f"patient-{n}", slot.pk), range(300))
+        )
+
+    assert answers == {(201, "CONFIRMED"): 20, (409, "slot_full"): 280}
+    slot.refresh_from_db()
+    assert slot.booked_seats == 20
+    assert Booking.objects.filter(slot=slot, status="CONFIRMED").count() == 20
+    call_command("check_bookings")
