@@ -99,9 +99,6 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
-    "MEDIQUEUE_TEST_DATABASE", default="test_mediqueue"
-)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Booking --------------------------------------------------------------------------------
