@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lint format check-bookings clean-db
+.PHONY: run test install lint format check-bookings clean-db bench
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -36,3 +36,7 @@ check-bookings: $(INSTALLED)
 # Deletes the embedded database (demo data, admin account) so the next `make run` starts fresh.
 clean-db:
 	rm -rf .mediqueue
+
+# Benchmark: hot slot, flash sell-out, listing, framework floor and the pgbench ceiling, in one run.
+bench: $(INSTALLED)
+	$(PY) -m loadtests.bench $(BENCH_ARGS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
@@ -15,6 +16,10 @@ urlpatterns = [
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.
     re_path(r"^api/", api.page_not_found),
 ]
+
+if settings.MEDIQUEUE_BENCH_ENDPOINTS:
+    # The benchmark's "framework floor": what a trivial view costs through the same stack.
+    urlpatterns.insert(0, path("__bench__/floor", health.framework_floor))
 
 handler400 = "mediqueue.api.bad_request"
 handler403 = "mediqueue.api.permission_denied"
