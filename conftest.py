@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,6 +14,13 @@ from rest_framework.test import APIClient
 from slots.models import Doctor, Slot
 
 _slot_minutes = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_listing_cache(settings):
+    """Tests write slots straight through the ORM, which the listing cache cannot see; the cache
+    has tests of its own that turn it back on."""
+    settings.MEDIQUEUE_LISTING_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -61,3 +70,36 @@ def staff_client(staff_user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff_user).key}")
     return client
+
+
+@pytest.fixture
+def slot_lock_held_elsewhere(transactional_db):
+    """A context manager holding a slot's row lock from another thread and connection, the way
+    a slow transaction of another request would, until the block ends."""
+    from django.db import connection, transaction
+
+    from slots.locks import lock_slot
+
+    @contextmanager
+    def hold(slot_id: int):
+        locked, release = threading.Event(), threading.Event()
+
+        def hold_the_lock():
+            try:
+                with transaction.atomic():
+                    lock_slot(slot_id)
+                    locked.set()
+                    release.wait(10)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_the_lock)
+        holder.start()
+        try:
+            assert locked.wait(10), "could not take the slot lock"
+            yield
+        finally:
+            release.set()
+            holder.join()
+
+    return hold

@@ -3,7 +3,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from booking import selectors, services
-from booking.serializers import BookingAnswerSerializer, BookInputSerializer
+from booking.serializers import BookingAnswerSerializer, BookInputSerializer, booking_answer
 from mediqueue.schema import error
 from slots.api import PublicAPIView
 
@@ -16,15 +16,8 @@ _MESSAGES = {
 }
 
 
-def _answer(outcome_booking, slot, message_key: str, http_status=status.HTTP_200_OK) -> Response:
-    body = BookingAnswerSerializer(
-        {
-            "status": outcome_booking.status,
-            "message": _MESSAGES[message_key],
-            "booking": outcome_booking,
-            "slot": slot,
-        }
-    ).data
+def _answer(booking, slot, message_key: str, http_status=status.HTTP_200_OK) -> Response:
+    body = booking_answer(message=_MESSAGES[message_key], booking=booking, slot=slot)
     return Response(body, status=http_status)
 
 

@@ -1,8 +1,9 @@
 """Booking and cancelling: the only code that changes a slot's seat count.
 
-Both take the slot's row lock (``slots.locks.lock_slot``), decide from what they read under it,
-and write before committing. Nothing read outside the lock is an authority: the lock-free
-pre-check in :func:`book` only short-cuts an answer that is already certain ("full", "started").
+Both take the slot's row lock and decide on the row as it is once the lock is held: ``book`` in
+one statement (``booking.queries.TAKE_SEAT``), ``cancel`` through ``slots.locks.lock_slot``.
+Nothing read outside the lock is an authority: the lock-free pre-check in :func:`book` only
+short-cuts an answer that is already certain ("full", "started").
 The CHECK constraints and the partial unique index are the last line behind this code.
 """
 
@@ -10,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from booking import queries
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
-from booking.models import Booking, is_well_formed_reference
+from booking.models import Booking, is_well_formed_reference, new_booking_reference
 from slots.errors import SlotNotFoundError
-from slots.locks import in_locking_transaction, lock_slot
-from slots.models import Slot
+from slots.locks import busy_on_lock_timeout, in_locking_transaction, lock_slot, lock_timeout
+from slots.models import Doctor, Slot
+from slots.selectors import slot_listing_changed
 
 
 @dataclass(frozen=True)
@@ -31,22 +35,60 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
     """Give ``user_id`` one seat of the slot, or return the seat they already hold."""
     _refuse_if_certainly_unbookable(slot_id=slot_id, user_id=user_id)
 
-    with in_locking_transaction():
-        slot = lock_slot(slot_id)
-        # Looked up only now: a query issued before the lock was granted would run on a
-        # snapshot that misses a booking committed by the transaction we waited for.
-        existing = _confirmed_booking(slot_id=slot.pk, user_id=user_id)
-        if existing is not None:
-            return BookingOutcome(booking=existing, slot=slot, changed=False)
-        if slot.start_time <= timezone.now():
-            raise SlotClosedError()
-        if slot.booked_seats >= slot.total_seats:
-            raise SlotFullError()
+    reference = new_booking_reference()
+    with in_locking_transaction(), busy_on_lock_timeout(), connection.cursor() as cursor:
+        cursor.execute(
+            queries.TAKE_SEAT,
+            {
+                "slot_id": slot_id,
+                "user_id": user_id,
+                "reference": reference,
+                "lock_timeout": lock_timeout(),
+            },
+        )
+        row = cursor.fetchone()
+        seat_taken, booking_id = row is not None, row[8] if row else None
+        if seat_taken and booking_id is None:
+            # The patient already holds a seat here (the unique index refused a second one):
+            # undo this transaction's counter bump.
+            transaction.set_rollback(True)
 
-        booking = Booking.objects.create(slot=slot, user_id=user_id)
-        Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + 1)
-        slot.booked_seats += 1
+    if booking_id is None:
+        return _outcome_without_a_new_seat(slot_id=slot_id, user_id=user_id)
+    slot_listing_changed()
+    total, booked, start, duration, created, doctor_id, name, specialty, _, booked_at = row
+    slot = Slot(
+        pk=slot_id,
+        doctor=Doctor(pk=doctor_id, name=name, specialty=specialty),
+        total_seats=total,
+        booked_seats=booked,
+        start_time=start,
+        duration_minutes=duration,
+        created_at=created,
+    )
+    booking = Booking(
+        pk=booking_id,
+        reference=reference,
+        slot=slot,
+        user_id=user_id,
+        status=Booking.Status.CONFIRMED,
+        created_at=booked_at,
+    )
     return BookingOutcome(booking=booking, slot=slot, changed=True)
+
+
+def _outcome_without_a_new_seat(*, slot_id: int, user_id: str) -> BookingOutcome:
+    """Why the locked statement took no seat: the patient already holds one (their booking is
+    the answer), or the slot is gone, started, or full."""
+    existing = _confirmed_booking(slot_id=slot_id, user_id=user_id)
+    slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
+    if slot is None:
+        raise SlotNotFoundError()
+    if existing is not None:
+        return BookingOutcome(booking=existing, slot=slot, changed=False)
+    if slot.start_time <= timezone.now():
+        raise SlotClosedError()
+    raise SlotFullError()
 
 
 def cancel(*, reference: str) -> BookingOutcome:
@@ -72,6 +114,7 @@ def cancel(*, reference: str) -> BookingOutcome:
         booking.save(update_fields=["status", "cancelled_at"])
         Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") - 1)
         slot.booked_seats -= 1
+    slot_listing_changed()
     return BookingOutcome(booking=booking, slot=slot, changed=True)
 
 
@@ -81,18 +124,14 @@ def _refuse_if_certainly_unbookable(*, slot_id: int, user_id: str) -> None:
     A slot seen full or started in a committed state answers "no" for certain at that instant,
     unless this patient holds a seat in it (then the locked path returns their booking).
     """
-    slot = (
-        Slot.objects.filter(pk=slot_id).values("start_time", "total_seats", "booked_seats").first()
-    )
-    if slot is None:
+    with connection.cursor() as cursor:
+        cursor.execute(queries.PRE_CHECK, {"slot_id": slot_id, "user_id": user_id})
+        row = cursor.fetchone()
+    if row is None:
         raise SlotNotFoundError()
-    started = slot["start_time"] <= timezone.now()
-    full = slot["booked_seats"] >= slot["total_seats"]
-    if not (started or full):
-        return
-    if _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None:
-        return
-    raise SlotClosedError() if started else SlotFullError()
+    full, started, holds_a_seat = row
+    if (full or started) and not holds_a_seat:
+        raise SlotClosedError() if started else SlotFullError()
 
 
 def _confirmed_booking(*, slot_id: int, user_id: str) -> Booking | None:

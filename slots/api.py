@@ -1,3 +1,4 @@
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -6,6 +7,7 @@ from rest_framework.views import APIView
 
 from mediqueue.schema import error
 from slots import selectors, services
+from slots.representation import slot_representation
 from slots.serializers import (
     DoctorCreateInputSerializer,
     DoctorOutputSerializer,
@@ -36,7 +38,7 @@ class SlotListApi(PublicAPIView):
         query = SlotListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        slots, has_more = selectors.slot_list(
+        body, has_more = selectors.slot_list_json(
             filters=selectors.SlotFilters(
                 doctor_id=params.get("doctor"),
                 day=params.get("date"),
@@ -47,13 +49,13 @@ class SlotListApi(PublicAPIView):
             offset=params["offset"],
             limit=params["limit"],
         )
-        headers = {}
+        response = HttpResponse(body, content_type="application/json")
         if has_more:
             next_query = request.query_params.copy()
             next_query["offset"] = str(params["offset"] + params["limit"])
             next_url = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
-            headers["Link"] = f'<{next_url}>; rel="next"'
-        return Response(SlotOutputSerializer(slots, many=True).data, headers=headers)
+            response["Link"] = f'<{next_url}>; rel="next"'
+        return response
 
 
 class SlotDetailApi(PublicAPIView):
@@ -62,7 +64,7 @@ class SlotDetailApi(PublicAPIView):
         responses={200: SlotOutputSerializer, 404: error("slot_not_found")},
     )
     def get(self, request, slot_id: int):
-        return Response(SlotOutputSerializer(selectors.slot_get(slot_id=slot_id)).data)
+        return Response(slot_representation(selectors.slot_get(slot_id=slot_id)))
 
 
 class DoctorListApi(PublicAPIView):
@@ -112,4 +114,4 @@ class AdminSlotCreateApi(APIView):
             total_seats=data.validated_data["totalSeats"],
             duration_minutes=data.validated_data["durationMinutes"],
         )
-        return Response(SlotOutputSerializer(slot).data, status=status.HTTP_201_CREATED)
+        return Response(slot_representation(slot), status=status.HTTP_201_CREATED)

@@ -1,8 +1,9 @@
-"""Every row lock on a slot is taken here.
+"""Every row lock on a slot is taken here (or, for a booking, by booking.queries.TAKE_SEAT,
+whose UPDATE takes the same lock in the same way).
 
-A lock wait is capped with ``SET LOCAL lock_timeout`` so that a request under a flash crowd
-answers "busy, retry" within the timeout instead of hanging; the timeout is scoped to the
-current transaction, so nothing leaks to the next request on a persistent connection.
+A lock wait is capped with a transaction-local ``lock_timeout`` so that a request under a flash
+crowd answers "busy, retry" within the timeout instead of hanging; being local to the
+transaction, it never leaks to the next request on a persistent connection.
 """
 
 from contextlib import contextmanager
@@ -15,28 +16,35 @@ from slots.errors import SlotBusyError, SlotNotFoundError
 from slots.models import Slot
 
 
+def lock_timeout() -> str:
+    return f"{settings.MEDIQUEUE_LOCK_TIMEOUT_MS}ms"
+
+
 def lock_slot(slot_id: int) -> Slot:
     """Lock one slot row for the rest of the current transaction and return it, fresh.
 
-    ``no_key=True`` (FOR NO KEY UPDATE) still serialises every booking of the slot, but does not
-    block the inserts of bookings that reference the slot by foreign key.
+    FOR NO KEY UPDATE still serialises every change of the slot's seats, but does not block
+    the inserts of bookings that reference the slot by foreign key.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_slot() must run inside transaction.atomic()")
-    with _lock_timeout():
-        slot = Slot.objects.select_for_update(no_key=True).filter(pk=slot_id).first()
+    with busy_on_lock_timeout():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout()])
+        slot = (
+            Slot.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("doctor")
+            .filter(pk=slot_id)
+            .first()
+        )
     if slot is None:
         raise SlotNotFoundError()
     return slot
 
 
 @contextmanager
-def _lock_timeout():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true)",
-            [f"{settings.MEDIQUEUE_LOCK_TIMEOUT_MS}ms"],
-        )
+def busy_on_lock_timeout():
+    """Turn "the lock could not be had in time" into SlotBusyError (503 busy + Retry-After)."""
     try:
         yield
     except OperationalError as error:

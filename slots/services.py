@@ -11,6 +11,7 @@ from mediqueue.errors import MediQueueError
 from slots.errors import DoctorNotFoundError, SlotExistsError
 from slots.locks import lock_slot
 from slots.models import Doctor, Slot
+from slots.selectors import slot_listing_changed
 
 
 class SlotInPastError(MediQueueError):
@@ -19,7 +20,9 @@ class SlotInPastError(MediQueueError):
 
 
 def doctor_create(*, name: str, specialty: str = "") -> Doctor:
-    return Doctor.objects.create(name=name, specialty=specialty)
+    doctor = Doctor.objects.create(name=name, specialty=specialty)
+    slot_listing_changed()
+    return doctor
 
 
 def slot_create(
@@ -32,7 +35,7 @@ def slot_create(
         raise DoctorNotFoundError()
     try:
         with transaction.atomic():
-            return Slot.objects.create(
+            slot = Slot.objects.create(
                 doctor=doctor,
                 start_time=start_time,
                 total_seats=total_seats,
@@ -42,6 +45,8 @@ def slot_create(
         if Slot.objects.filter(doctor=doctor, start_time=start_time).exists():
             raise SlotExistsError() from error
         raise
+    slot_listing_changed()
+    return slot
 
 
 class SeatsBelowBookedError(MediQueueError):
@@ -64,4 +69,5 @@ def slot_update(
         slot.duration_minutes = duration_minutes
         slot.total_seats = total_seats
         slot.save(update_fields=["doctor", "start_time", "duration_minutes", "total_seats"])
+    slot_listing_changed()
     return slot

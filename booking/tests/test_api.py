@@ -174,16 +174,14 @@ class TestBook:
     def test_get_on_book_answers_405_json(self, api_client, db):
         assert_error(api_client.get("/api/book"), 405, "method_not_allowed")
 
-    def test_busy_answers_503_with_retry_after(self, api_client, make_slot, monkeypatch):
-        from slots.errors import SlotBusyError
-
+    def test_busy_answers_503_with_retry_after(
+        self, api_client, make_slot, slot_lock_held_elsewhere, settings
+    ):
+        settings.MEDIQUEUE_LOCK_TIMEOUT_MS = 100
         slot = make_slot()
 
-        def busy(slot_id):
-            raise SlotBusyError()
-
-        monkeypatch.setattr(services, "lock_slot", busy)
-        response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
+        with slot_lock_held_elsewhere(slot.pk):
+            response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
 
         assert_error(response, 503, "busy")
         assert response["Retry-After"] == "1"

@@ -14,14 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 
-from booking import services
+from booking import queries, services
 from booking.errors import SlotFullError
 from booking.invariants import find_violations
 from booking.models import Booking
 from mediqueue.errors import MediQueueError
-from slots.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,60 +119,63 @@ def test_interleaved_books_and_cancels_keep_the_counter_equal_to_confirmed_rows(
     assert find_violations() == []
 
 
-class TestTheLockIsWhatPreventsTheRace:
-    """A rival booking is injected at one exact point: after `book()` has read the slot and
-    before it writes. With the row lock the rival has to wait and then finds the slot full;
-    with the lock bypassed (the control) both believe the last seat is theirs, and only the
-    CHECK constraint stops the second write. The control shows the guard test can fail."""
+class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
+    """A rival transaction takes the last seat and holds the slot's lock, uncommitted, while a
+    second patient books. The second patient's pre-check still sees a free seat (the rival has
+    not committed), so only the re-check made once the lock is granted can refuse them.
 
-    def _race_for_the_last_seat(self, monkeypatch, make_slot, *, bypass_lock: bool):
+    The control swaps in a booking statement without that re-check (the test-only seam is the
+    module's SQL constant): the second patient then takes a seat that does not exist, and only
+    the database's CHECK constraint stops the commit. So the guarded test can fail."""
+
+    def _second_patient_books_while_a_rival_holds_the_last_seat(self, make_slot):
         slot = make_slot(seats=1)
-        rival_result = {}
-        real_lookup = services._confirmed_booking
-        injected = threading.Event()
+        holding, release = threading.Event(), threading.Event()
 
         def rival():
             try:
-                rival_result["outcome"] = services.book(slot_id=slot.pk, user_id="rival")
-            except Exception as error:
-                rival_result["outcome"] = error
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(
+                        queries.TAKE_SEAT,
+                        {
+                            "slot_id": slot.pk,
+                            "user_id": "rival",
+                            "reference": "rival-reference",
+                            "lock_timeout": "5s",
+                        },
+                    )
+                    holding.set()
+                    release.wait(10)
             finally:
                 connection.close()
 
-        def lookup_then_let_the_rival_in(**kwargs):
-            if kwargs["user_id"] == "first" and not injected.is_set():
-                injected.set()
-                thread = threading.Thread(target=rival)
-                thread.start()
-                # With the lock the rival blocks until we commit: give it time to try.
-                thread.join(timeout=1.0)
-                lookup_then_let_the_rival_in.thread = thread
-            return real_lookup(**kwargs)
-
-        monkeypatch.setattr(services, "_confirmed_booking", lookup_then_let_the_rival_in)
-        if bypass_lock:
-            monkeypatch.setattr(services, "lock_slot", lambda slot_id: Slot.objects.get(pk=slot_id))
+        thread = threading.Thread(target=rival)
+        thread.start()
+        assert holding.wait(10)
+        # Let the rival commit only once our booking is queued on the row lock.
+        threading.Timer(0.5, release.set).start()
         try:
-            first = services.book(slot_id=slot.pk, user_id="first")
+            outcome = services.book(slot_id=slot.pk, user_id="second")
         except Exception as error:
-            first = error
-        lookup_then_let_the_rival_in.thread.join(timeout=10)
+            outcome = error
+        thread.join(10)
         slot.refresh_from_db()
-        return slot, first, rival_result["outcome"]
+        return slot, outcome
 
-    def test_with_the_lock_the_rival_waits_and_finds_the_slot_full(self, monkeypatch, make_slot):
-        slot, first, rival = self._race_for_the_last_seat(monkeypatch, make_slot, bypass_lock=False)
+    def test_the_queued_booking_is_refused_once_it_gets_the_lock(self, make_slot):
+        slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(make_slot)
 
-        assert isinstance(first, services.BookingOutcome) and first.changed
-        assert isinstance(rival, SlotFullError)
+        assert isinstance(outcome, SlotFullError)
         assert slot.booked_seats == 1
+        assert list(Booking.objects.values_list("user_id", flat=True)) == ["rival"]
         assert find_violations() == []
 
-    def test_control_without_the_lock_both_take_the_last_seat(self, monkeypatch, make_slot):
-        slot, first, rival = self._race_for_the_last_seat(monkeypatch, make_slot, bypass_lock=True)
+    def test_control_without_the_recheck_the_second_patient_overbooks(self, make_slot, monkeypatch):
+        unguarded = queries.TAKE_SEAT.replace("AND s.booked_seats < s.total_seats", "")
+        assert unguarded != queries.TAKE_SEAT
+        monkeypatch.setattr(queries, "TAKE_SEAT", unguarded)
 
-        # The rival got in during the window; the first booking still believed the seat free
-        # and was stopped only by the database's CHECK constraint.
-        assert isinstance(rival, services.BookingOutcome) and rival.changed
-        assert isinstance(first, IntegrityError)
+        slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(make_slot)
+
+        assert isinstance(outcome, IntegrityError)  # booked_seats would be 2 of 1
         assert slot.booked_seats == 1

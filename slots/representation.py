@@ -1,0 +1,61 @@
+"""The JSON shape of a slot, built by hand on the hot paths.
+
+DRF serializers describe the shape for the OpenAPI schema (``slots.serializers``); rendering
+through them costs more than the rest of a request, so answers are built here instead: in
+Python for one slot, in SQL (``SLOT_JSON``) for a listing. ``test_representation`` holds the two
+to the same output.
+
+Times are always UTC, ISO 8601 with a ``Z``, with microseconds only when there are some.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from slots.models import Slot
+
+
+def utc_iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def slot_representation(slot: Slot) -> dict:
+    return {
+        "id": slot.pk,
+        "doctor_id": slot.doctor_id,
+        "doctor_name": slot.doctor.name,
+        "specialty": slot.doctor.specialty,
+        "start_time": utc_iso(slot.start_time),
+        "end_time": utc_iso(slot.end_time),
+        "duration_minutes": slot.duration_minutes,
+        "total_seats": slot.total_seats,
+        "booked_seats": slot.booked_seats,
+        "available_seats": slot.available_seats,
+    }
+
+
+def _sql_utc_iso(column: str) -> str:
+    utc = f"(({column}) AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
+        f"|| CASE WHEN date_trunc('second', {utc}) <> {utc} "
+        f"THEN to_char({utc}, '.US') ELSE '' END || 'Z'"
+    )
+
+
+# One slot as a JSON object, over `slots_slot s JOIN slots_doctor d`: the same keys, in the same
+# order, as slot_representation().
+SLOT_JSON = f"""json_build_object(
+    'id', s.id,
+    'doctor_id', s.doctor_id,
+    'doctor_name', d.name,
+    'specialty', d.specialty,
+    'start_time', {_sql_utc_iso("s.start_time")},
+    'end_time', {_sql_utc_iso("s.start_time + make_interval(mins => s.duration_minutes)")},
+    'duration_minutes', s.duration_minutes,
+    'total_seats', s.total_seats,
+    'booked_seats', s.booked_seats,
+    'available_seats', s.total_seats - s.booked_seats
+)"""
