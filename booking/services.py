@@ -9,9 +9,10 @@ The CHECK constraints and the partial unique index are the last line behind this
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -19,9 +20,17 @@ from booking import queries
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
 from slots.errors import SlotNotFoundError
-from slots.locks import busy_on_lock_timeout, in_locking_transaction, lock_slot, lock_timeout
+from slots.locks import (
+    busy_on_lock_timeout,
+    in_locking_transaction,
+    lock_slot,
+    lock_timeout,
+    run_as_own_transaction,
+)
 from slots.models import Doctor, Slot
 from slots.selectors import slot_listing_changed
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,27 +45,26 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
     _refuse_if_certainly_unbookable(slot_id=slot_id, user_id=user_id)
 
     reference = new_booking_reference()
-    with in_locking_transaction(), busy_on_lock_timeout(), connection.cursor() as cursor:
-        cursor.execute(
-            queries.TAKE_SEAT,
-            {
-                "slot_id": slot_id,
-                "user_id": user_id,
-                "reference": reference,
-                "lock_timeout": lock_timeout(),
-            },
-        )
-        row = cursor.fetchone()
-        seat_taken, booking_id = row is not None, row[8] if row else None
-        if seat_taken and booking_id is None:
-            # The patient already holds a seat here (the unique index refused a second one):
-            # undo this transaction's counter bump.
-            transaction.set_rollback(True)
-
-    if booking_id is None:
+    params = {
+        "slot_id": slot_id,
+        "user_id": user_id,
+        "reference": reference,
+        "lock_timeout": lock_timeout(),
+    }
+    try:
+        with busy_on_lock_timeout():
+            row = run_as_own_transaction(queries.TAKE_SEAT, params)
+    except IntegrityError as error:
+        # Only the partial unique index can refuse this insert: the same patient's other
+        # request took their seat while this one waited for the lock. Nothing was committed.
+        if _confirmed_booking(slot_id=slot_id, user_id=user_id) is None:
+            raise
+        logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
+        row = None
+    if row is None:
         return _outcome_without_a_new_seat(slot_id=slot_id, user_id=user_id)
     slot_listing_changed()
-    total, booked, start, duration, created, doctor_id, name, specialty, _, booked_at = row
+    total, booked, start, duration, created, doctor_id, name, specialty, booking_id, booked_at = row
     slot = Slot(
         pk=slot_id,
         doctor=Doctor(pk=doctor_id, name=name, specialty=specialty),

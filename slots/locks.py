@@ -58,3 +58,21 @@ def in_locking_transaction():
     """The transaction a seat change runs in: durable, so it can never be folded into an outer
     transaction that commits (or rolls back) later than its caller believes."""
     return transaction.atomic(durable=True)
+
+
+def run_as_own_transaction(sql: str, params: dict) -> tuple | None:
+    """Run one statement as a transaction of its own and return its first row.
+
+    With the connection in autocommit mode PostgreSQL commits the statement before it answers,
+    so a row lock the statement takes is released before the answer even leaves the server:
+    no client round trip, and no pause of a busy worker process, ever happens while it is held.
+    Inside an atomic block (only a test's wrapping transaction; durable blocks refuse real
+    nesting) it runs in a savepoint instead, so a failed statement leaves that block usable.
+    """
+    if connection.in_atomic_block:
+        with in_locking_transaction(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()

@@ -128,8 +128,10 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
     module's SQL constant): the second patient then takes a seat that does not exist, and only
     the database's CHECK constraint stops the commit. So the guarded test can fail."""
 
-    def _second_patient_books_while_a_rival_holds_the_last_seat(self, make_slot):
-        slot = make_slot(seats=1)
+    def _second_patient_books_while_a_rival_holds_the_last_seat(
+        self, make_slot, *, seats=1, rival_user="rival", user="second"
+    ):
+        slot = make_slot(seats=seats)
         holding, release = threading.Event(), threading.Event()
 
         def rival():
@@ -139,7 +141,7 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
                         queries.TAKE_SEAT,
                         {
                             "slot_id": slot.pk,
-                            "user_id": "rival",
+                            "user_id": rival_user,
                             "reference": "rival-reference",
                             "lock_timeout": "5s",
                         },
@@ -155,7 +157,7 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         # Let the rival commit only once our booking is queued on the row lock.
         threading.Timer(0.5, release.set).start()
         try:
-            outcome = services.book(slot_id=slot.pk, user_id="second")
+            outcome = services.book(slot_id=slot.pk, user_id=user)
         except Exception as error:
             outcome = error
         thread.join(10)
@@ -168,6 +170,20 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         assert isinstance(outcome, SlotFullError)
         assert slot.booked_seats == 1
         assert list(Booking.objects.values_list("user_id", flat=True)) == ["rival"]
+        assert find_violations() == []
+
+    def test_the_same_patients_racing_repeat_gets_the_booking_that_won(self, make_slot):
+        # The repeat's statement snapshot predates the winner's commit, so only the partial
+        # unique index can stop a second seat: it must, and the answer is the winner's booking.
+        slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(
+            make_slot, seats=5, rival_user="same-patient", user="same-patient"
+        )
+
+        assert isinstance(outcome, services.BookingOutcome), outcome
+        assert outcome.changed is False
+        assert outcome.booking.reference == "rival-reference"
+        assert slot.booked_seats == 1
+        assert Booking.objects.filter(slot=slot).count() == 1
         assert find_violations() == []
 
     def test_control_without_the_recheck_the_second_patient_overbooks(self, make_slot, monkeypatch):
