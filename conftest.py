@@ -17,10 +17,13 @@ _slot_minutes = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def _no_listing_cache(settings):
-    """Tests write slots straight through the ORM, which the listing cache cannot see; the cache
-    has tests of its own that turn it back on."""
+def _no_listing_cache_nor_throttling(settings):
+    """Tests write slots straight through the ORM, which the listing cache cannot see, and book
+    far faster than any patient; the cache and the throttles have tests of their own that turn
+    them back on."""
     settings.MEDIQUEUE_LISTING_CACHE_SECONDS = 0
+    settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = None
+    settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = None
 
 
 @pytest.fixture

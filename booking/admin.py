@@ -2,11 +2,12 @@ from django.contrib import admin, messages
 
 from booking import services
 from booking.models import Booking
+from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(AuditedAdmin):
     """Bookings are read here and cancelled through the service; never added or edited by
     hand, since that would change seats without the slot's lock."""
 

@@ -1,9 +1,11 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from booking import selectors, services
+from booking import idempotency, selectors, services
+from booking.idempotency import Answer
 from booking.serializers import BookingAnswerSerializer, BookInputSerializer, booking_answer
+from booking.throttles import BookPerClientThrottle, BookPerPatientThrottle
 from mediqueue.schema import error
 from slots.api import PublicAPIView
 
@@ -16,12 +18,47 @@ _MESSAGES = {
 }
 
 
-def _answer(booking, slot, message_key: str, http_status=status.HTTP_200_OK) -> Response:
+def _answer(booking, slot, message_key: str, http_status=status.HTTP_200_OK) -> Answer:
     body = booking_answer(message=_MESSAGES[message_key], booking=booking, slot=slot)
-    return Response(body, status=http_status)
+    return Answer(http_status, body)
+
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1 to 255 printable characters. A retry with the same key and the same request gets the "
+        "first answer again (header Idempotent-Replayed: true), for 24 hours."
+    ),
+)
+_IDEMPOTENCY_ERRORS = {
+    422: error("idempotency_mismatch: the key was used with a different request."),
+}
+
+
+def _respond(request, action) -> Response:
+    """Run ``action`` (returning an Answer), once per Idempotency-Key when the header is sent."""
+    raw_key = request.headers.get("Idempotency-Key")
+    if raw_key is None:
+        answer = action()
+    else:
+        answer = idempotency.answer_once(
+            key=idempotency.valid_key(raw_key),
+            fingerprint=idempotency.request_fingerprint(
+                method=request.method, path=request.path, payload=request.data
+            ),
+            action=action,
+        )
+    response = Response(answer.body, status=answer.status)
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 class BookApi(PublicAPIView):
+    throttle_classes = (BookPerClientThrottle, BookPerPatientThrottle)
+
     @extend_schema(
         operation_id="book",
         request=BookInputSerializer,
@@ -33,10 +70,18 @@ class BookApi(PublicAPIView):
                 "malformed JSON."
             ),
             404: error("slot_not_found"),
-            409: error("slot_full or slot_closed (the slot already started)."),
             415: error("unsupported_media_type: the body is not JSON."),
+            409: error(
+                "slot_full, slot_closed (the slot already started), or idempotency_in_progress."
+            ),
+            413: error("payload_too_large"),
+            **_IDEMPOTENCY_ERRORS,
+            429: error(
+                "throttled: too many bookings from this client or patient; see Retry-After."
+            ),
             503: error("busy: the slot is contended; retry after the Retry-After seconds."),
         },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description=(
             "Book one seat. 201 when a seat was taken; 200 with the same booking when this "
             "patient already holds a seat in the slot."
@@ -45,12 +90,16 @@ class BookApi(PublicAPIView):
     def post(self, request):
         data = BookInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        outcome = services.book(
-            slot_id=data.validated_data["slotId"], user_id=data.validated_data["userId"]
-        )
-        if outcome.changed:
-            return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
-        return _answer(outcome.booking, outcome.slot, "already_booked")
+
+        def book() -> Answer:
+            outcome = services.book(
+                slot_id=data.validated_data["slotId"], user_id=data.validated_data["userId"]
+            )
+            if outcome.changed:
+                return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
+            return _answer(outcome.booking, outcome.slot, "already_booked")
+
+        return _respond(request, book)
 
 
 class BookingDetailApi(PublicAPIView):
@@ -60,7 +109,8 @@ class BookingDetailApi(PublicAPIView):
     )
     def get(self, request, reference: str):
         booking = selectors.booking_get(reference=reference)
-        return _answer(booking, booking.slot, "found")
+        answer = _answer(booking, booking.slot, "found")
+        return Response(answer.body, status=answer.status)
 
 
 class BookingCancelApi(PublicAPIView):
@@ -70,12 +120,17 @@ class BookingCancelApi(PublicAPIView):
         responses={
             200: BookingAnswerSerializer,
             404: error("booking_not_found"),
-            409: error("slot_closed: the slot already started."),
+            409: error("slot_closed (the slot already started) or idempotency_in_progress."),
+            **_IDEMPOTENCY_ERRORS,
             503: error("busy"),
         },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description="Cancel a booking; the seat is free at once. Repeating it is a no-op 200.",
     )
     def post(self, request, reference: str):
-        outcome = services.cancel(reference=reference)
-        key = "cancelled" if outcome.changed else "already_cancelled"
-        return _answer(outcome.booking, outcome.slot, key)
+        def cancel() -> Answer:
+            outcome = services.cancel(reference=reference)
+            key = "cancelled" if outcome.changed else "already_cancelled"
+            return _answer(outcome.booking, outcome.slot, key)
+
+        return _respond(request, cancel)

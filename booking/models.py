@@ -48,3 +48,21 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to the first request that carried an ``Idempotency-Key``.
+
+    Committed in the same transaction as the booking or cancel it answered, so a retry can
+    never find the one without the other.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    # Text, not jsonb: a replay must repeat the first answer byte for byte, key order included.
+    response_body = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status}"

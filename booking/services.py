@@ -19,6 +19,7 @@ from django.utils import timezone
 from booking import queries
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
+from mediqueue.audit import record_event
 from slots.errors import SlotNotFoundError
 from slots.locks import (
     busy_on_lock_timeout,
@@ -82,6 +83,14 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
         status=Booking.Status.CONFIRMED,
         created_at=booked_at,
     )
+    record_event(
+        "booking_confirmed",
+        reference=reference,
+        slot_id=slot_id,
+        user_id=user_id,
+        booked_seats=booked,
+        total_seats=total,
+    )
     return BookingOutcome(booking=booking, slot=slot, changed=True)
 
 
@@ -122,6 +131,13 @@ def cancel(*, reference: str) -> BookingOutcome:
         booking.save(update_fields=["status", "cancelled_at"])
         Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") - 1)
         slot.booked_seats -= 1
+        record_event(
+            "booking_cancelled",
+            reference=booking.reference,
+            slot_id=slot.pk,
+            user_id=booking.user_id,
+            booked_seats=slot.booked_seats,
+        )
     slot_listing_changed()
     return BookingOutcome(booking=booking, slot=slot, changed=True)
 

@@ -188,6 +188,9 @@ def service_env(database_url: str, args) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "MEDIQUEUE_BENCH_ENDPOINTS": "1",
+        # One client address sends everything: per-address limits would refuse the benchmark.
+        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
     }
     for key, value in (
         ("WEB_CONCURRENCY", args.workers),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "log_request_id.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -108,12 +109,31 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEDIQUEUE_LOCK_TIMEOUT_MS = env.int("MEDIQUEUE_LOCK_TIMEOUT_MS", default=2000)
 MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS = env.int("MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS", default=1)
 
+# Idempotency-Key: how long a stored answer is replayed, and how long a retry waits for the
+# first request with the same key to finish before answering 409 idempotency_in_progress.
+MEDIQUEUE_IDEMPOTENCY_TTL_HOURS = env.int("MEDIQUEUE_IDEMPOTENCY_TTL_HOURS", default=24)
+MEDIQUEUE_IDEMPOTENCY_WAIT_MS = env.int("MEDIQUEUE_IDEMPOTENCY_WAIT_MS", default=2000)
+
 # How long one gunicorn worker may serve a GET /api/slots page from memory (see
 # slots.selectors.slot_list_json); 0 turns the cache off.
 MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=1.0)
 
 # A benchmark-only URL (the "framework floor" of loadtests/bench.py); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
+
+# --- Cache (throttle counters): shared by every gunicorn worker ------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "mediqueue_cache",
+        }
+    }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -140,7 +160,19 @@ WHITENOISE_USE_FINDERS = DEBUG
 # A booking request is a few dozen bytes; refuse anything large before parsing it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MEDIQUEUE_MAX_BODY_BYTES", default=64 * 1024)
 
+
 # --- API ------------------------------------------------------------------------------------
+def _rate(value: str) -> str | None:
+    return None if value.strip().lower() in ("", "off", "none", "0") else value
+
+
+# POST /api/book is limited per client address and per patient ("N/sec|min|hour|day"); "off"
+# disables a limit (the load tests do: their thousands of patients all come from 127.0.0.1).
+MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = _rate(env.str("MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT", "600/min"))
+MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = _rate(
+    env.str("MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT", "30/min")
+)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: DRF takes the WWW-Authenticate header from the first class, which
@@ -154,6 +186,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mediqueue.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    # Behind one reverse proxy (nginx), the client address is the last X-Forwarded-For hop.
+    "NUM_PROXIES": env.int("MEDIQUEUE_NUM_PROXIES", default=0) or None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -194,14 +228,30 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
+# JSON lines, one per event, each with the request id (taken from an incoming X-Request-ID or
+# made up, and returned in the response's X-Request-ID). Set DJANGO_LOG_FORMAT=plain to read
+# them as text in a terminal.
+LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
+REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("DJANGO_LOG_FORMAT", default="json"),
+            "filters": ["request_id"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {

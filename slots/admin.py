@@ -3,13 +3,14 @@ from django.contrib import admin, messages
 from django.db.models import F
 
 from booking.models import Booking
+from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots import services
 from slots.models import Doctor, Slot
 
 
 @admin.register(Doctor)
-class DoctorAdmin(admin.ModelAdmin):
+class DoctorAdmin(AuditedAdmin):
     list_display = ["name", "specialty"]
     search_fields = ["name", "specialty"]
 
@@ -45,7 +46,7 @@ class BookingInline(admin.TabularInline):
 
 
 @admin.register(Slot)
-class SlotAdmin(admin.ModelAdmin):
+class SlotAdmin(AuditedAdmin):
     form = SlotAdminForm
     list_display = ["doctor", "start_time", "seats", "available", "duration_minutes"]
     list_filter = ["doctor", ("start_time", admin.DateFieldListFilter)]

@@ -55,9 +55,9 @@ def busy_on_lock_timeout():
 
 
 def in_locking_transaction():
-    """The transaction a seat change runs in: durable, so it can never be folded into an outer
-    transaction that commits (or rolls back) later than its caller believes."""
-    return transaction.atomic(durable=True)
+    """The transaction a seat change runs in, or a savepoint of the caller's: an idempotent
+    request (booking.idempotency) commits the change together with its stored answer."""
+    return transaction.atomic()
 
 
 def run_as_own_transaction(sql: str, params: dict) -> tuple | None:
@@ -66,8 +66,9 @@ def run_as_own_transaction(sql: str, params: dict) -> tuple | None:
     With the connection in autocommit mode PostgreSQL commits the statement before it answers,
     so a row lock the statement takes is released before the answer even leaves the server:
     no client round trip, and no pause of a busy worker process, ever happens while it is held.
-    Inside an atomic block (only a test's wrapping transaction; durable blocks refuse real
-    nesting) it runs in a savepoint instead, so a failed statement leaves that block usable.
+    Inside an atomic block (an idempotent request's transaction, or a test's) it runs in a
+    savepoint instead, so a failed statement leaves that block usable; the lock is then held
+    until that transaction commits.
     """
     if connection.in_atomic_block:
         with in_locking_transaction(), connection.cursor() as cursor:

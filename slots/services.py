@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mediqueue.audit import record_event
 from mediqueue.errors import MediQueueError
 from slots.errors import DoctorNotFoundError, SlotExistsError
 from slots.locks import lock_slot
@@ -21,6 +22,7 @@ class SlotInPastError(MediQueueError):
 
 def doctor_create(*, name: str, specialty: str = "") -> Doctor:
     doctor = Doctor.objects.create(name=name, specialty=specialty)
+    record_event("doctor_created", doctor_id=doctor.pk)
     slot_listing_changed()
     return doctor
 
@@ -45,6 +47,7 @@ def slot_create(
         if Slot.objects.filter(doctor=doctor, start_time=start_time).exists():
             raise SlotExistsError() from error
         raise
+    record_event("slot_created", slot_id=slot.pk, doctor_id=doctor.pk, total_seats=total_seats)
     slot_listing_changed()
     return slot
 

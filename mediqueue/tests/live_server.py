@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,14 +45,20 @@ def production_env(**overrides) -> dict[str, str]:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "live-server-test-secret-key-that-is-long-enough-0123456789",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
+        "DJANGO_LOG_FORMAT": "plain",
         **overrides,
     }
 
 
 @contextmanager
-def gunicorn(workers: int = 3, **env_overrides):
-    """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards."""
+def gunicorn(workers: int = 3, log_path: Path | None = None, **env_overrides):
+    """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards.
+
+    Its log (stderr) goes to ``log_path`` when given."""
     port = free_port()
+    log = log_path.open("wb") if log_path else subprocess.PIPE
     process = subprocess.Popen(
         [
             sys.executable,
@@ -67,7 +75,7 @@ def gunicorn(workers: int = 3, **env_overrides):
         cwd=BASE_DIR,
         env=production_env(**env_overrides),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -80,13 +88,16 @@ def gunicorn(workers: int = 3, **env_overrides):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log_path:
+            log.close()
 
 
 def _wait_until_ready(base_url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-3000:]}")
+            detail = process.stderr.read().decode()[-3000:] if process.stderr else "see its log"
+            raise RuntimeError(f"gunicorn exited: {detail}")
         try:
             with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
                 if response.status == 200:
@@ -94,3 +105,18 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen, timeout: float =
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not become ready in time")
+
+
+def post_book(base_url: str, user_id: str, slot_id: int) -> tuple[int, str]:
+    """POST /api/book; the status and the answer's status (201) or error code."""
+    request = urllib.request.Request(
+        f"{base_url}/api/book",
+        data=json.dumps({"userId": user_id, "slotId": slot_id}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())["status"]
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["code"]

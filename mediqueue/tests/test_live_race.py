@@ -1,8 +1,5 @@
 """A flash crowd against the real server: gunicorn with several workers, real HTTP, one slot."""
 
-import json
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,23 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from booking.models import Booking
-from mediqueue.tests.live_server import gunicorn
+from mediqueue.tests.live_server import gunicorn, post_book
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def post_book(base_url: str, user_id: str, slot_id: int) -> tuple[int, str]:
-    request = urllib.request.Request(
-        f"{base_url}/api/book",
-        data=json.dumps({"userId": user_id, "slotId": slot_id}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())["status"]
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())["code"]
 
 
 def test_300_requests_racing_for_20_seats_through_gunicorn_sell_exactly_20(make_slot):

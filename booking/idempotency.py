@@ -1,0 +1,133 @@
+"""Idempotent retries: the same ``Idempotency-Key`` with the same request gets the first answer.
+
+The key is claimed with an INSERT in a transaction that also runs the booking (or cancel) and
+stores its answer, all committed together. A retry that arrives while the first request is
+still running blocks on the key's unique index until that request commits, then replays its
+answer; if the first takes longer than ``MEDIQUEUE_IDEMPOTENCY_WAIT_MS`` the retry is told
+409 ``idempotency_in_progress`` instead. Keys live ``MEDIQUEUE_IDEMPOTENCY_TTL_HOURS``; an
+expired key is claimed afresh, and ``purge_idempotency_keys`` deletes the old rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+from psycopg import errors as pg_errors
+
+from booking.models import IdempotencyRecord
+from mediqueue.errors import ConflictError, MediQueueError
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyMismatchError(MediQueueError):
+    code = "idempotency_mismatch"
+    http_status = 422
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyInProgressError(ConflictError):
+    code = "idempotency_in_progress"
+    default_message = (
+        "A request with this Idempotency-Key is still being processed. Retry in a moment."
+    )
+
+
+class InvalidIdempotencyKeyError(MediQueueError):
+    code = "invalid"
+    default_message = "Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def valid_key(raw: str) -> str:
+    if not (1 <= len(raw) <= MAX_KEY_LENGTH) or not all(" " <= c <= "~" for c in raw):
+        raise InvalidIdempotencyKeyError()
+    return raw
+
+
+def request_fingerprint(*, method: str, path: str, payload) -> str:
+    canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def answer_once(*, key: str, fingerprint: str, action: Callable[[], Answer]) -> Answer:
+    """Run ``action`` once per key and store its answer, or replay the stored answer.
+
+    Domain errors (4xx) are answers too and are stored; server-side failures (5xx, such as
+    ``busy``) are not: the transaction rolls back, the key is free, and a retry runs again.
+    """
+    from mediqueue.api import error_body
+
+    try:
+        with transaction.atomic(durable=True):
+            if not _claim(key, fingerprint):
+                return _replay(key, fingerprint)
+            try:
+                answer = action()
+            except MediQueueError as error:
+                if error.http_status >= 500:
+                    raise
+                answer = Answer(error.http_status, error_body(error.code, error.message))
+            IdempotencyRecord.objects.filter(key=key).update(
+                response_status=answer.status, response_body=json.dumps(answer.body)
+            )
+            return answer
+    except OperationalError as error:
+        if isinstance(error.__cause__, pg_errors.LockNotAvailable):
+            raise IdempotencyInProgressError() from error
+        raise
+
+
+def _claim(key: str, fingerprint: str) -> bool:
+    """Insert the key (or take over an expired one); False when a live record already holds it.
+
+    The INSERT waits on a concurrent transaction holding the same key, up to the wait limit.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('lock_timeout', %s, true)",
+            [f"{settings.MEDIQUEUE_IDEMPOTENCY_WAIT_MS}ms"],
+        )
+        cursor.execute(
+            """
+            INSERT INTO booking_idempotencyrecord
+                (key, request_hash, response_status, response_body, created_at)
+            VALUES (%(key)s, %(hash)s, 0, '', now())
+            ON CONFLICT (key) DO UPDATE
+                SET request_hash = excluded.request_hash, response_status = 0,
+                    response_body = '', created_at = now()
+                WHERE booking_idempotencyrecord.created_at < %(expired_before)s
+            RETURNING id
+            """,
+            {"key": key, "hash": fingerprint, "expired_before": _expired_before()},
+        )
+        return cursor.fetchone() is not None
+
+
+def _replay(key: str, fingerprint: str) -> Answer:
+    record = IdempotencyRecord.objects.get(key=key)
+    if record.request_hash != fingerprint:
+        raise IdempotencyMismatchError()
+    return Answer(record.response_status, json.loads(record.response_body), replayed=True)
+
+
+def _expired_before():
+    return timezone.now() - timedelta(hours=settings.MEDIQUEUE_IDEMPOTENCY_TTL_HOURS)
+
+
+def purge_expired_keys() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=_expired_before()).delete()
+    return deleted
