@@ -27,6 +27,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=idempotency.KEY_PATTERN,
     description=(
         "1 to 255 printable characters. A retry with the same key and the same request gets the "
         "first answer again (header Idempotent-Replayed: true), for 24 hours."
@@ -66,7 +67,8 @@ class BookApi(PublicAPIView):
             201: BookingAnswerSerializer,
             200: BookingAnswerSerializer,
             400: error(
-                "invalid: missing, wrong type, empty or too long userId; bad slotId; "
+                "invalid: missing, wrong type, empty or too long userId; bad slotId; bad "
+                "Idempotency-Key; "
                 "malformed JSON."
             ),
             404: error("slot_not_found"),
@@ -120,6 +122,7 @@ class BookingCancelApi(PublicAPIView):
         responses={
             200: BookingAnswerSerializer,
             404: error("booking_not_found"),
+            400: error("invalid: a malformed Idempotency-Key."),
             409: error("slot_closed (the slot already started) or idempotency_in_progress."),
             **_IDEMPOTENCY_ERRORS,
             503: error("busy"),

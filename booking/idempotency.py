@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +25,8 @@ from psycopg import errors as pg_errors
 from booking.models import IdempotencyRecord
 from mediqueue.errors import ConflictError, MediQueueError
 
-MAX_KEY_LENGTH = 255
+# 1 to 255 printable ASCII characters, as the schema publishes it.
+KEY_PATTERN = r"^[ -~]{1,255}$"
 
 
 class IdempotencyMismatchError(MediQueueError):
@@ -53,7 +55,7 @@ class Answer:
 
 
 def valid_key(raw: str) -> str:
-    if not (1 <= len(raw) <= MAX_KEY_LENGTH) or not all(" " <= c <= "~" for c in raw):
+    if re.fullmatch(KEY_PATTERN, raw) is None:
         raise InvalidIdempotencyKeyError()
     return raw
 

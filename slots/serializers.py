@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from mediqueue.fields import StrictCharField, StrictIntegerField
+from mediqueue.fields import QueryIntegerField, StrictCharField, StrictIntegerField
 from slots.models import Doctor, Slot
 
 
@@ -34,18 +34,25 @@ class SlotOutputSerializer(serializers.ModelSerializer):
 
 
 class SlotListQuerySerializer(serializers.Serializer):
-    doctor = StrictIntegerField(required=False)
+    doctor = QueryIntegerField(required=False)
     date = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
     # "from" is a Python keyword, so that field is added in get_fields() under its wire name.
     to = serializers.DateTimeField(required=False)
     available = serializers.BooleanField(required=False, default=False)
-    limit = StrictIntegerField(required=False, default=100, max_value=1000)
-    offset = StrictIntegerField(required=False, default=0, min_value=0, max_value=10**9)
+    limit = QueryIntegerField(required=False, default=100, max_value=1000)
+    offset = QueryIntegerField(required=False, default=0, min_value=0, max_value=10**9)
 
     def get_fields(self):
         fields = super().get_fields()
         fields["from"] = serializers.DateTimeField(required=False)
         return fields
+
+    def to_internal_value(self, data):
+        # "?to=" is not "no upper bound": an empty filter is a client mistake worth telling.
+        empty = {name: ["Must not be empty."] for name in self.fields if data.get(name) == ""}
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
 
     def validate(self, attrs):
         start, end = attrs.get("from"), attrs.get("to")

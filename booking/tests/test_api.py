@@ -54,7 +54,7 @@ class TestBook:
     def test_numeric_user_id_of_the_original_client_is_accepted(self, api_client, make_slot):
         slot = make_slot()
 
-        response = post_json(api_client, "/api/book", {"userId": 42, "slotId": str(slot.pk)})
+        response = post_json(api_client, "/api/book", {"userId": 42, "slotId": slot.pk})
 
         assert response.status_code == 201
         assert response.json()["booking"]["user_id"] == "42"
@@ -110,6 +110,11 @@ class TestBook:
             ({"userId": {"id": 1}, "slotId": SLOT}, "userId"),
             ({"userId": "line\nbreak", "slotId": SLOT}, "userId"),
             ({"userId": "u", "slotId": "abc"}, "slotId"),
+            ({"userId": "u", "slotId": "12"}, "slotId"),
+            ({"userId": " padded", "slotId": SLOT}, "userId"),
+            ({"userId": "\ud800", "slotId": SLOT}, "userId"),
+            ({"userId": -1, "slotId": SLOT}, "userId"),
+            ({"userId": 2**64, "slotId": SLOT}, "userId"),
             ({"userId": "u", "slotId": 1.5}, "slotId"),
             ({"userId": "u", "slotId": "1.0"}, "slotId"),
             ({"userId": "u", "slotId": True}, "slotId"),

@@ -102,6 +102,9 @@ class TestSlotList:
             ("limit=1001", "limit"),
             ("limit=ten", "limit"),
             ("offset=-1", "offset"),
+            ("offset=007", "offset"),
+            ("to=", "to"),
+            ("doctor=", "doctor"),
         ],
     )
     def test_bad_filters_answer_400_invalid(self, api_client, db, query, field):
