@@ -12,7 +12,7 @@ run: $(INSTALLED)
 	$(PY) manage.py run_demo
 
 test: $(INSTALLED)
-	$(PY) -m pytest --cov=booking --cov=slots --cov-report=term $(PYTEST_ARGS)
+	$(PY) -m pytest --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 install: $(INSTALLED)
 
