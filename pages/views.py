@@ -51,6 +51,8 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         return _booking_form(request, slot, form)
     try:
         outcome = booking_services.book(slot_id=slot.pk, user_id=form.cleaned_data["patient"])
+    except SlotNotFoundError as error:  # removed by the clinic since the form was shown
+        return _error_page(request, error)
     except MediQueueError as error:
         # Show the slot as it is now (it may just have filled up), with the reason.
         current = slot_selectors.slot_get(slot_id=slot.pk)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from booking import services as booking_services
 from booking.errors import SlotClosedError, SlotFullError
 from booking.models import Booking
-from slots.errors import SlotBusyError
+from slots.errors import SlotBusyError, SlotNotFoundError
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +225,20 @@ def test_a_busy_slot_asks_the_patient_to_retry(client, make_slot, monkeypatch):
     assert response.headers["Retry-After"] == "1"
     assert SlotBusyError.default_message in page(response)
     assert 'name="patient"' in page(response)  # the form is still there to retry
+
+
+def test_a_slot_removed_while_the_form_was_open_is_a_404_page(client, make_slot, monkeypatch):
+    slot = make_slot(seats=3)
+
+    def removed(**kwargs):
+        slot.delete()  # the clinic removes the slot just before the patient's booking lands
+        raise SlotNotFoundError()
+
+    monkeypatch.setattr(booking_services, "book", removed)
+    response = client.post(book_url(slot), {"patient": "p"})
+
+    assert response.status_code == 404
+    assert SlotNotFoundError.default_message in page(response)
 
 
 @pytest.mark.parametrize(
