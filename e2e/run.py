@@ -111,6 +111,8 @@ def server_env(database_url: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
+        # The tests pick days and hours in UTC; the clinic's zone must not shift them.
+        "DJANGO_TIME_ZONE": "UTC",
         "WEB_CONCURRENCY": "3",
     }
 
