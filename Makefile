@@ -1,18 +1,42 @@
-# MediQueue: `make run` serves the demo, `make test` runs the whole suite.
-# Both set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
+# MediQueue: `make run` serves the demo, `make test` runs the whole suite, `make e2e` the browser
+# tests. All set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+E2E_PACKAGES := e2e/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test install lint format check-bookings clean-db bench
+.PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
 
 test: $(INSTALLED)
-	$(PY) -m pytest --cov=booking --cov=slots --cov-report=term $(PYTEST_ARGS)
+	$(PY) -m pytest --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
+
+# Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
+e2e: $(INSTALLED) $(E2E_PACKAGES) chromium
+	$(PY) e2e/run.py
+
+# The README's pictures (docs/*.png) come from the same run.
+docs-screenshots: $(INSTALLED) $(E2E_PACKAGES) chromium
+	mkdir -p docs
+	E2E_DOCS_DIR=$(CURDIR)/docs $(PY) e2e/run.py
+
+$(E2E_PACKAGES): e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
+
+# Playwright cannot download browsers here; Debian's chromium package is used instead (with a
+# font: a bare machine has none, and pages would render as boxes).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    chromium fonts-dejavu-core; }
 
 install: $(INSTALLED)
 

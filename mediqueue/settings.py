@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "mediqueue",
     "slots",
     "booking",
+    "pages",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("", include("pages.urls")),
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.
     re_path(r"^api/", api.page_not_found),
 ]

@@ -1,11 +1,14 @@
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
+from django.urls import path
 
 from booking.models import Booking
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
-from slots import services
+from slots import admin_pages, services
 from slots.models import Doctor, Slot
 
 
@@ -55,6 +58,26 @@ class SlotAdmin(AuditedAdmin):
     date_hierarchy = "start_time"
     readonly_fields = ["booked_seats", "created_at"]
     inlines = [BookingInline]
+
+    def get_urls(self):
+        def page(view):
+            return self.admin_site.admin_view(partial(view, self))
+
+        return [
+            path("generate/", page(admin_pages.generate_slots), name="slots_slot_generate"),
+            path("overview/", page(admin_pages.overview), name="slots_slot_overview"),
+            path(
+                "<int:slot_id>/bookings.csv",
+                page(admin_pages.slot_bookings_csv),
+                name="slots_slot_bookings_csv",
+            ),
+            path(
+                "day/<str:day>/bookings.csv",
+                page(admin_pages.day_bookings_csv),
+                name="slots_slot_day_bookings_csv",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="Booked / total", ordering="booked_seats")
     def seats(self, slot: Slot) -> str:

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class Doctor(models.Model):
@@ -59,3 +60,13 @@ class Slot(models.Model):
     @property
     def available_seats(self) -> int:
         return self.total_seats - self.booked_seats
+
+    # The two facts below are for showing a slot; booking.services decides under the slot's
+    # lock and is the only authority on whether a seat can still be had.
+    @property
+    def is_full(self) -> bool:
+        return self.booked_seats >= self.total_seats
+
+    @property
+    def has_started(self) -> bool:
+        return self.start_time <= timezone.now()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from slots.errors import SlotNotFoundError
 from slots.models import Doctor, Slot
@@ -91,6 +92,26 @@ def _render_slot_list(*, filters: SlotFilters, offset: int, limit: int) -> tuple
     return body, has_more
 
 
+def slot_list(
+    *, filters: SlotFilters, offset: int = 0, limit: int = 100
+) -> tuple[list[Slot], bool]:
+    """The same page as slot_list_json (same filters, same order), as Slot objects with their
+    doctors, for the pages."""
+    conditions, params = _slot_conditions(filters)
+    params.update(limit=limit, offset=offset)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.id FROM slots_slot s WHERE {" AND ".join(conditions)}
+            ORDER BY s.start_time, s.id LIMIT %(limit)s + 1 OFFSET %(offset)s
+            """,
+            params,
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    slots = slot_queryset().in_bulk(ids[:limit])
+    return [slots[pk] for pk in ids[:limit]], len(ids) > limit
+
+
 def _slot_conditions(filters: SlotFilters) -> tuple[list[str], dict]:
     conditions, params = ["true"], {}
     if filters.doctor_id is not None:
@@ -121,3 +142,74 @@ def slot_get(*, slot_id: int) -> Slot:
 
 def doctor_list() -> QuerySet[Doctor]:
     return Doctor.objects.order_by("name", "id")
+
+
+@dataclass(frozen=True)
+class DoctorSlots:
+    doctor: Doctor
+    slots: list[Slot]
+
+    @property
+    def total_seats(self) -> int:
+        return sum(slot.total_seats for slot in self.slots)
+
+    @property
+    def booked_seats(self) -> int:
+        return sum(slot.booked_seats for slot in self.slots)
+
+
+@dataclass(frozen=True)
+class DaySlots:
+    """One day of slots, per doctor, with the day's totals (for the pages and the overview)."""
+
+    day: date
+    doctors: list[DoctorSlots]
+
+    @property
+    def slots(self) -> list[Slot]:
+        return [slot for doctor in self.doctors for slot in doctor.slots]
+
+    @property
+    def total_seats(self) -> int:
+        return sum(slot.total_seats for slot in self.slots)
+
+    @property
+    def booked_seats(self) -> int:
+        return sum(slot.booked_seats for slot in self.slots)
+
+    @property
+    def full_slots(self) -> int:
+        return sum(1 for slot in self.slots if slot.is_full)
+
+
+def slots_by_day_and_doctor(slots: list[Slot]) -> list[DaySlots]:
+    """Group slots by their day in the clinic's time zone, then by doctor (by name).
+
+    Slots keep their order (start time) inside each doctor; days come in date order.
+    """
+    by_day: dict[date, dict[Doctor, list[Slot]]] = {}
+    for slot in sorted(slots, key=lambda slot: (slot.start_time, slot.pk)):
+        day = timezone.localtime(slot.start_time).date()
+        by_day.setdefault(day, {}).setdefault(slot.doctor, []).append(slot)
+    return [DaySlots(day=day, doctors=_doctors_by_name(by_day[day])) for day in sorted(by_day)]
+
+
+def _doctors_by_name(slots_of: dict[Doctor, list[Slot]]) -> list[DoctorSlots]:
+    doctors = sorted(slots_of, key=lambda doctor: (doctor.name, doctor.pk))
+    return [DoctorSlots(doctor=doctor, slots=slots_of[doctor]) for doctor in doctors]
+
+
+def slot_overview(*, first_day: date, days: int) -> list[DaySlots]:
+    """Every slot of ``days`` days from ``first_day`` (clinic time), one entry per day, including
+    days without any slot, so the clinic sees the gaps too. Started slots are included."""
+    window_start = start_of_day(first_day)
+    window_end = start_of_day(first_day + timedelta(days=days))
+    slots = list(slot_queryset().filter(start_time__gte=window_start, start_time__lt=window_end))
+    grouped = {day_slots.day: day_slots for day_slots in slots_by_day_and_doctor(slots)}
+    every_day = (first_day + timedelta(days=offset) for offset in range(days))
+    return [grouped.get(day, DaySlots(day=day, doctors=[])) for day in every_day]
+
+
+def start_of_day(day: date) -> datetime:
+    """Midnight at the start of ``day`` in the clinic's time zone (settings.TIME_ZONE)."""
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from psycopg import errors as pg_errors
 
 from mediqueue.audit import record_event
 from mediqueue.errors import MediQueueError
@@ -74,3 +77,147 @@ def slot_update(
         slot.save(update_fields=["doctor", "start_time", "duration_minutes", "total_seats"])
     slot_listing_changed()
     return slot
+
+
+# --- Generating a schedule ------------------------------------------------------------------
+
+# A quarter of a year of slots at most in one go: enough for any schedule a clinic plans, small
+# enough that a typo in a date cannot insert years of slots in one transaction.
+MAX_GENERATION_DAYS = 92
+MAX_GENERATED_SLOTS = 5_000
+MAX_SEATS_PER_SLOT = 1_000_000
+
+
+class SlotGenerationError(MediQueueError):
+    code = "invalid"
+    default_message = "These settings do not describe any slot."
+
+
+@dataclass(frozen=True)
+class SlotGeneration:
+    created: list[Slot]
+    skipped_existing: int  # the doctor already had a slot starting then
+    skipped_past: int  # the time has already passed today
+
+    @property
+    def skipped(self) -> int:
+        return self.skipped_existing + self.skipped_past
+
+
+def slots_generate(
+    *,
+    doctor_id: int,
+    first_day: date,
+    last_day: date,
+    weekdays: Collection[int],
+    day_start: time,
+    day_end: time,
+    slot_minutes: int,
+    seats_per_slot: int,
+) -> SlotGeneration:
+    """Create back-to-back slots of ``slot_minutes`` from ``day_start`` to ``day_end`` (clinic
+    time) on every day from ``first_day`` to ``last_day`` whose weekday (Monday = 0) is in
+    ``weekdays``, all in one transaction. Times the doctor already has a slot at, and times
+    already past, are skipped and counted, so running it twice creates nothing new."""
+    if not 1 <= seats_per_slot <= MAX_SEATS_PER_SLOT:
+        raise SlotGenerationError(f"Seats per slot must be between 1 and {MAX_SEATS_PER_SLOT}.")
+    starts = generation_start_times(
+        first_day=first_day,
+        last_day=last_day,
+        weekdays=weekdays,
+        day_start=day_start,
+        day_end=day_end,
+        slot_minutes=slot_minutes,
+    )
+    doctor = Doctor.objects.filter(pk=doctor_id).first()
+    if doctor is None:
+        raise DoctorNotFoundError()
+    now = timezone.now()
+    future = [start for start in starts if start > now]
+    try:
+        with transaction.atomic():
+            taken = _taken_start_times(doctor, future)
+            created = Slot.objects.bulk_create(
+                Slot(
+                    doctor=doctor,
+                    start_time=start,
+                    duration_minutes=slot_minutes,
+                    total_seats=seats_per_slot,
+                )
+                for start in future
+                if start not in taken
+            )
+    except IntegrityError as error:
+        if isinstance(error.__cause__, pg_errors.UniqueViolation):
+            # Someone created one of these slots between our read and our insert.
+            raise SlotExistsError(
+                "Another change created some of these slots just now; nothing was generated. "
+                "Please try again: existing slots will be skipped."
+            ) from error
+        raise
+    return SlotGeneration(
+        created=created,
+        skipped_existing=len(taken),
+        skipped_past=len(starts) - len(future),
+    )
+
+
+def _taken_start_times(doctor: Doctor, starts: list[datetime]) -> set[datetime]:
+    return set(
+        Slot.objects.filter(doctor=doctor, start_time__in=starts).values_list(
+            "start_time", flat=True
+        )
+    )
+
+
+def generation_start_times(
+    *,
+    first_day: date,
+    last_day: date,
+    weekdays: Collection[int],
+    day_start: time,
+    day_end: time,
+    slot_minutes: int,
+) -> list[datetime]:
+    """The start times a schedule describes, as aware datetimes in the clinic's time zone."""
+    if last_day < first_day:
+        raise SlotGenerationError("The last day must not be before the first day.")
+    if (last_day - first_day).days >= MAX_GENERATION_DAYS:
+        raise SlotGenerationError(
+            f"Generate at most {MAX_GENERATION_DAYS} days at once; split longer periods."
+        )
+    if not weekdays or not set(weekdays) <= set(range(7)):
+        raise SlotGenerationError("Pick at least one weekday.")
+    if not 1 <= slot_minutes <= 24 * 60:
+        raise SlotGenerationError("A slot lasts between 1 minute and 24 hours.")
+    if day_end <= day_start:
+        raise SlotGenerationError("The day must end after it starts.")
+
+    times_of_day = _times_of_day(day_start, day_end, timedelta(minutes=slot_minutes))
+    if not times_of_day:
+        raise SlotGenerationError(
+            f"No {slot_minutes}-minute slot fits between {day_start:%H:%M} and {day_end:%H:%M}."
+        )
+    days = (first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1))
+    starts = [
+        timezone.make_aware(datetime.combine(day, time_of_day))
+        for day in days
+        if day.weekday() in weekdays
+        for time_of_day in times_of_day
+    ]
+    if len(starts) > MAX_GENERATED_SLOTS:
+        raise SlotGenerationError(
+            f"That is {len(starts)} slots; generate at most {MAX_GENERATED_SLOTS} at once."
+        )
+    return starts
+
+
+def _times_of_day(day_start: time, day_end: time, length: timedelta) -> list[time]:
+    # Any date will do: only the time of day is kept.
+    start = datetime.combine(date.min, day_start)
+    end = datetime.combine(date.min, day_end)
+    times = []
+    while start + length <= end:
+        times.append(start.time())
+        start += length
+    return times

@@ -26,6 +26,7 @@ class Command(BaseCommand):
         database = "embedded (.mediqueue/)" if settings.USING_EMBEDDED_DATABASE else "DATABASE_URL"
         self.stdout.write(
             self.style.SUCCESS("\nMediQueue is starting:")
+            + f"\n  Patients  {base}/"
             + f"\n  API       {base}/api/slots"
             + f"\n  API docs  {base}/api/docs"
             + f"\n  Admin     {base}/admin/   (credentials above)"

@@ -1,0 +1,57 @@
+"""Bookings as CSV, for the clinic's desk (opened in a spreadsheet more often than not)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from typing import TextIO
+
+from django.utils import timezone
+
+from booking.models import Booking
+
+COLUMNS = [
+    "reference",
+    "status",
+    "patient",
+    "doctor",
+    "specialty",
+    "slot_id",
+    "slot_start",
+    "slot_end",
+    "booked_at",
+    "cancelled_at",
+]
+
+# A cell starting with one of these is run as a formula by spreadsheets; patient ids are typed by
+# patients, so such a cell could carry a formula into the clinic's spreadsheet (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_bookings_csv(bookings: Iterable[Booking], out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for booking in bookings:
+        slot = booking.slot
+        writer.writerow(
+            [
+                booking.reference,
+                booking.status,
+                _inert(booking.user_id),
+                _inert(slot.doctor.name),
+                _inert(slot.doctor.specialty),
+                slot.pk,
+                _local_iso(slot.start_time),
+                _local_iso(slot.end_time),
+                _local_iso(booking.created_at),
+                _local_iso(booking.cancelled_at),
+            ]
+        )
+
+
+def _inert(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def _local_iso(moment) -> str:
+    return timezone.localtime(moment).isoformat(timespec="seconds") if moment else ""

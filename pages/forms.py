@@ -1,0 +1,42 @@
+from django import forms
+from rest_framework import serializers
+
+from mediqueue.fields import PatientIdField
+from slots.models import Doctor
+from slots.selectors import SlotFilters, doctor_list
+
+
+class SlotFilterForm(forms.Form):
+    doctor = forms.ModelChoiceField(
+        queryset=Doctor.objects.none(), required=False, empty_label="All doctors"
+    )
+    date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+        self.fields["doctor"].queryset = doctor_list()
+
+    def slot_filters(self) -> SlotFilters:
+        """The filters chosen; none when the form is invalid (its errors say why)."""
+        if not self.is_valid():
+            return SlotFilters()
+        doctor = self.cleaned_data["doctor"]
+        return SlotFilters(doctor_id=doctor.pk if doctor else None, day=self.cleaned_data["date"])
+
+
+class BookingForm(forms.Form):
+    patient = forms.CharField(
+        label="Your name or patient number",
+        help_text="Use the same one every time: it is how the clinic finds your booking.",
+        widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": 64}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, label_suffix="", **kwargs)
+
+    def clean_patient(self) -> str:
+        # What a patient id may be is defined once, by the API's field; the page reuses it.
+        try:
+            return PatientIdField().run_validation(self.cleaned_data["patient"])
+        except serializers.ValidationError as error:
+            raise forms.ValidationError(list(error.detail)) from error

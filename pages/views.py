@@ -1,0 +1,121 @@
+"""Patient pages: the same services and selectors as the API, rendered as HTML.
+
+Each view parses its input, calls one service or selector and renders. Domain errors become a
+clear message on the page, with the HTTP status the API would give for the same error.
+"""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking import selectors as booking_selectors
+from booking import services as booking_services
+from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
+from mediqueue.errors import MediQueueError
+from pages.forms import BookingForm, SlotFilterForm
+from slots import selectors as slot_selectors
+from slots.errors import SlotNotFoundError
+from slots.models import Slot
+
+# One page of the board; narrower filters show the rest.
+BOARD_SIZE = 200
+
+
+@require_GET
+def slot_board(request: HttpRequest) -> HttpResponse:
+    form = SlotFilterForm(request.GET or None)
+    slots, has_more = slot_selectors.slot_list(filters=form.slot_filters(), limit=BOARD_SIZE)
+    return render(
+        request,
+        "pages/slot_board.html",
+        {
+            "form": form,
+            "days": slot_selectors.slots_by_day_and_doctor(slots),
+            "has_more": has_more,
+            "board_size": BOARD_SIZE,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
+    try:
+        slot = slot_selectors.slot_get(slot_id=slot_id)
+    except SlotNotFoundError as error:
+        return _error_page(request, error)
+
+    form = BookingForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return _booking_form(request, slot, form)
+    try:
+        outcome = booking_services.book(slot_id=slot.pk, user_id=form.cleaned_data["patient"])
+    except SlotNotFoundError as error:  # removed by the clinic since the form was shown
+        return _error_page(request, error)
+    except MediQueueError as error:
+        # Show the slot as it is now (it may just have filled up), with the reason.
+        current = slot_selectors.slot_get(slot_id=slot.pk)
+        return _booking_form(request, current, form, error=error)
+
+    if outcome.changed:
+        messages.success(request, "Booking confirmed. Keep the reference below.")
+    else:
+        messages.info(request, "You already hold a seat in this slot; no second seat was taken.")
+    return redirect("pages:booking", reference=outcome.booking.reference)
+
+
+def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError | None = None):
+    # A slot seen full or started gets the answer booking would give, without a form to fill
+    # in; booking.services stays the authority for every form that is sent.
+    unavailable = None
+    if slot.has_started:
+        unavailable = SlotClosedError()
+    elif slot.is_full:
+        unavailable = SlotFullError()
+    response = render(
+        request,
+        "pages/book_slot.html",
+        {"slot": slot, "form": form, "error": error, "unavailable": unavailable},
+        status=error.http_status if error else 200,
+    )
+    for header, value in (error.headers() if error else {}).items():
+        response.headers[header] = value  # Retry-After when the slot is busy
+    return response
+
+
+@never_cache  # the reference in the URL is the key to the booking: keep the page out of caches
+@require_GET
+def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        booking = booking_selectors.booking_get(reference=reference)
+    except BookingNotFoundError as error:
+        return _error_page(request, error)
+    return render(request, "pages/booking_detail.html", {"booking": booking, "slot": booking.slot})
+
+
+@never_cache
+@require_POST
+def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        outcome = booking_services.cancel(reference=reference)
+    except BookingNotFoundError as error:
+        return _error_page(request, error)
+    except MediQueueError as error:
+        booking = booking_selectors.booking_get(reference=reference)
+        return render(
+            request,
+            "pages/booking_detail.html",
+            {"booking": booking, "slot": booking.slot, "error": error},
+            status=error.http_status,
+        )
+
+    if outcome.changed:
+        messages.success(request, "Booking cancelled; the seat is free again.")
+    else:
+        messages.info(request, "This booking was already cancelled.")
+    return redirect("pages:booking", reference=reference)
+
+
+def _error_page(request: HttpRequest, error: MediQueueError) -> HttpResponse:
+    return render(request, "pages/error.html", {"error": error}, status=error.http_status)
