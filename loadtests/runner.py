@@ -49,7 +49,9 @@ class Scenario:
 
 SCENARIOS = {
     "flash": Scenario("flash", "FlashCrowdPatient", 2000, 100, 1, 2, 0, finishes_itself=True),
-    "churn": Scenario("churn", "ChurnPatient", 500, 20, 5, 5, 60, finishes_itself=True),
+    # 100 seats a slot: enough patients hold a seat that cancels (and the rebookings they let
+    # in) are frequent, few enough that the slots stay contended and answer slot_full often.
+    "churn": Scenario("churn", "ChurnPatient", 500, 100, 5, 5, 60, finishes_itself=True),
     "browse": Scenario("browse", "BrowsingPatient", 100, 20, 5, 5, 30, finishes_itself=False),
 }
 
@@ -79,7 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="flash")
     parser.add_argument("--users", type=int, help="simulated patients (flash 2000, churn 500)")
-    parser.add_argument("--seats", type=int, help="seats per slot (flash 100, churn 20)")
+    parser.add_argument("--seats", type=int, help="seats per slot (default 100)")
     parser.add_argument("--slots", type=int, help="slots to create (flash 1, churn 5)")
     parser.add_argument("--seconds", type=float, help="duration of churn (60) or browse (30)")
     parser.add_argument(

@@ -19,10 +19,10 @@ def test_the_default_is_the_issue_flash_crowd_of_2000_patients_on_100_seats():
     )
 
 
-def test_churn_defaults_to_500_patients_on_5_slots_for_60_seconds():
+def test_churn_defaults_to_500_patients_on_5_slots_of_100_seats_for_60_seconds():
     scenario = scenario_from(parse_args(["--scenario", "churn"]))
 
-    assert (scenario.users, scenario.slots, scenario.seconds) == (500, 5, 60)
+    assert (scenario.users, scenario.slots, scenario.seats, scenario.seconds) == (500, 5, 100, 60)
 
 
 def test_a_flash_crowd_always_targets_exactly_one_slot():
