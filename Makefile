@@ -1,18 +1,24 @@
-# MediQueue: `make run` serves the demo, `make test` runs the whole suite.
-# Both set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
+# MediQueue: `make run` serves the demo, `make test` runs the whole suite, `make loadtest` proves
+# under a Locust flash crowd that no slot is overbooked.
+# All set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lint format check-bookings clean-db
+.PHONY: run test loadtest install lint format check-bookings clean-db
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
 
 test: $(INSTALLED)
 	$(PY) -m pytest --cov=booking --cov=slots --cov-report=term $(PYTEST_ARGS)
+
+# SCENARIO=flash (default), churn or browse; LOADTEST_ARGS=--help lists every option.
+SCENARIO ?= flash
+loadtest: $(INSTALLED)
+	$(PY) -m loadtests --scenario $(SCENARIO) $(LOADTEST_ARGS)
 
 install: $(INSTALLED)
 
