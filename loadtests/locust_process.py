@@ -67,6 +67,9 @@ def run_locust(run: LocustRun, *, cwd: Path) -> int:
     recorded answers instead, so the code only tells whether Locust itself got that far.
     """
     run.report_prefix.parent.mkdir(parents=True, exist_ok=True)
-    # Grace beyond --run-time for spawning, stopping and writing the reports.
-    completed = subprocess.run(run.command(), cwd=cwd, timeout=run.run_time_seconds + 120)
+    try:
+        # Grace beyond --run-time for starting, stopping and writing the reports.
+        completed = subprocess.run(run.command(), cwd=cwd, timeout=run.run_time_seconds + 120)
+    except subprocess.TimeoutExpired:
+        return -1  # killed: it wrote no results, which the runner reports
     return completed.returncode

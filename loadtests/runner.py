@@ -263,6 +263,10 @@ def run(scenario: Scenario, options: argparse.Namespace, paths: ReportPaths) -> 
 
     results = load_results(run.results_file)
     slots = store.read_slots(slot_ids)
+    if len(slots) != len(slot_ids):
+        say(f"slots {slot_ids} not found where they were checked ({store.description}): is")
+        say("DATABASE_URL the database of the server under test?")
+        return 1
     invariants_hold = None
     if store.check_bookings is not None:
         invariants_hold, report = store.check_bookings()
