@@ -1,5 +1,6 @@
 # MediQueue: `make run` serves the demo, `make test` runs the whole suite, `make e2e` the browser
-# tests. All set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
+# tests, `make loadtest` proves under a Locust flash crowd that no slot is overbooked, `make bench`
+# measures speed. All set themselves up (virtualenv in .venv, install, migrate) from a fresh clone.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -9,7 +10,7 @@ E2E_PACKAGES := e2e/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench
+.PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench loadtest
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -37,6 +38,11 @@ chromium:
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    chromium fonts-dejavu-core; }
+
+# SCENARIO=flash (default), churn or browse; LOADTEST_ARGS=--help lists every option.
+SCENARIO ?= flash
+loadtest: $(INSTALLED)
+	$(PY) -m loadtests --scenario $(SCENARIO) $(LOADTEST_ARGS)
 
 install: $(INSTALLED)
 

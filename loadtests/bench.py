@@ -22,17 +22,16 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from loadtests.server import gunicorn_server, production_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
@@ -180,17 +179,12 @@ def drop_database(admin_url: str, name: str) -> None:
 
 
 def service_env(database_url: str, args) -> dict[str, str]:
+    """The load tests' production environment, plus the benchmark-only floor URL and any
+    gunicorn overrides given on the command line."""
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
+        **production_env(database_url),
         "DJANGO_SETTINGS_MODULE": "mediqueue.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
         "MEDIQUEUE_BENCH_ENDPOINTS": "1",
-        # One client address sends everything: per-address limits would refuse the benchmark.
-        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
     }
     for key, value in (
         ("WEB_CONCURRENCY", args.workers),
@@ -282,49 +276,6 @@ def check_invariants(env: dict[str, str]) -> bool:
 
 
 # --- the service -------------------------------------------------------------------------------
-
-
-class Service:
-    def __init__(self, env: dict[str, str], port: int):
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log_path = Path(tempfile.gettempdir()) / f"mediqueue-bench-{port}.log"
-        self.log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                str(BASE_DIR / "mediqueue" / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "mediqueue.wsgi:application",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/readyz", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the service did not become ready")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 # --- load generators ---------------------------------------------------------------------------
@@ -470,7 +421,6 @@ def main(argv: list[str] | None = None) -> int:
     env = service_env(database_url, args)
     migrate(env)
     fixtures = create_fixtures(env)
-    service = Service(env, args.port)
     report = BenchReport(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         database="DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
@@ -480,15 +430,15 @@ def main(argv: list[str] | None = None) -> int:
             "threads": env.get("GUNICORN_THREADS", "config default"),
         },
     )
-    try:
-        service.wait_ready()
-        measure(service.base_url, fixtures, env, args, report)
-        clients = [int(c) for c in args.pgbench_clients.split(",")]
-        ceiling = pgbench_ceiling(
-            admin_url, BENCH_DATABASE, fixtures.pgbench_slot, clients, args.pgbench_seconds
-        )
-    finally:
-        service.stop()
+    log_path = REPORTS_DIR / f"bench-{datetime.now():%Y%m%d-%H%M%S}-gunicorn.log"
+    with gunicorn_server(
+        database_url=database_url, port=args.port, log_path=log_path, extra_env=env
+    ) as base_url:
+        measure(base_url, fixtures, env, args, report)
+    clients = [int(c) for c in args.pgbench_clients.split(",")]
+    ceiling = pgbench_ceiling(
+        admin_url, BENCH_DATABASE, fixtures.pgbench_slot, clients, args.pgbench_seconds
+    )
     report.figures["pgbench_tps_by_clients"] = ceiling
     report.figures["pgbench_ceiling_tps"] = max(ceiling.values())
     report.ratios["hot_slot_vs_pgbench"] = round(

@@ -1,0 +1,7 @@
+"""``python -m loadtests``: the load-test runner (``make loadtest``)."""
+
+import sys
+
+from loadtests.runner import main
+
+sys.exit(main())

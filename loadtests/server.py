@@ -1,0 +1,114 @@
+"""Serve MediQueue the way production does: gunicorn with the project's config, DEBUG off."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+GUNICORN_CONFIG = BASE_DIR / "mediqueue" / "gunicorn.conf.py"
+# The load tests keep to their own ports, clear of `make run` (8000) and other local servers.
+LOADTEST_PORTS = range(8100, 8200)
+
+
+def free_port(candidates: range = LOADTEST_PORTS) -> int:
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {candidates.start}-{candidates.stop - 1}")
+
+
+def production_env(database_url: str) -> dict[str, str]:
+    """Production settings with a secret key made for this run; no TLS proxy sits in front.
+
+    Rate limits are off: every simulated patient comes from 127.0.0.1, so a per-address limit
+    would refuse the crowd the run exists to send."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
+    }
+
+
+@contextmanager
+def gunicorn_server(
+    *,
+    database_url: str,
+    port: int,
+    log_path: Path,
+    workers: int | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(GUNICORN_CONFIG),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "mediqueue.wsgi:application",
+    ]
+    if workers:
+        command[-1:-1] = ["--workers", str(workers)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env={**production_env(database_url), **(extra_env or {})},
+            stdout=log,
+            stderr=log,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_ready(base_url, process, log_path)
+            yield base_url
+        finally:
+            stop(process)
+
+
+def wait_until_ready(
+    base_url: str, process: subprocess.Popen | None = None, log_path: Path | None = None
+) -> None:
+    """Wait for /readyz (the database answers); fail early if the server process died."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            log = log_path.read_text()[-3000:] if log_path else ""
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{base_url} did not become ready within 60 s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    # SIGTERM lets gunicorn finish the requests in flight (graceful_timeout) before it exits.
+    process.terminate()
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
