@@ -2,9 +2,9 @@
 
 Both take the slot's row lock and decide on the row as it is once the lock is held: ``book`` in
 one statement (``booking.queries.TAKE_SEAT``), ``cancel`` through ``slots.locks.lock_slot``.
-Nothing read outside the lock is an authority: the lock-free pre-check in :func:`book` only
-short-cuts an answer that is already certain ("full", "started").
-The CHECK constraints and the partial unique index are the last line behind this code.
+A slot already full or started in the committed state is refused without any lock (the
+statement does not match it, see booking.queries); a refusal is otherwise decided under the
+lock. The CHECK constraints and the partial unique index are the last line behind this code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from django.db.models import F
 from django.utils import timezone
 
@@ -43,8 +43,6 @@ class BookingOutcome:
 
 def book(*, slot_id: int, user_id: str) -> BookingOutcome:
     """Give ``user_id`` one seat of the slot, or return the seat they already hold."""
-    _refuse_if_certainly_unbookable(slot_id=slot_id, user_id=user_id)
-
     reference = new_booking_reference()
     params = {
         "slot_id": slot_id,
@@ -61,42 +59,52 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
         if _confirmed_booking(slot_id=slot_id, user_id=user_id) is None:
             raise
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
-        row = None
+        return _outcome_after_a_lock_wait(slot_id=slot_id, user_id=user_id)
     if row is None:
-        return _outcome_without_a_new_seat(slot_id=slot_id, user_id=user_id)
-    slot_listing_changed()
-    total, booked, start, duration, created, doctor_id, name, specialty, booking_id, booked_at = row
+        raise SlotNotFoundError()
+
+    (booking_id, booked_at, booked_now, booked_before, total, start, duration, created,
+     doctor_id, name, specialty, existing_id, existing_reference, existing_at) = row  # fmt: skip
     slot = Slot(
         pk=slot_id,
         doctor=Doctor(pk=doctor_id, name=name, specialty=specialty),
         total_seats=total,
-        booked_seats=booked,
+        booked_seats=booked_now if booking_id is not None else booked_before,
         start_time=start,
         duration_minutes=duration,
         created_at=created,
     )
-    booking = Booking(
-        pk=booking_id,
-        reference=reference,
-        slot=slot,
-        user_id=user_id,
-        status=Booking.Status.CONFIRMED,
-        created_at=booked_at,
-    )
-    record_event(
-        "booking_confirmed",
-        reference=reference,
-        slot_id=slot_id,
-        user_id=user_id,
-        booked_seats=booked,
-        total_seats=total,
-    )
-    return BookingOutcome(booking=booking, slot=slot, changed=True)
+    if booking_id is not None:
+        slot_listing_changed()
+        record_event(
+            "booking_confirmed",
+            reference=reference,
+            slot_id=slot_id,
+            user_id=user_id,
+            booked_seats=booked_now,
+            total_seats=total,
+        )
+        booking = Booking(pk=booking_id, reference=reference, slot=slot, user_id=user_id,
+                          status=Booking.Status.CONFIRMED, created_at=booked_at)  # fmt: skip
+        return BookingOutcome(booking=booking, slot=slot, changed=True)
+
+    # No seat taken. The statement's snapshot explains why, unless the refusal came from the
+    # re-check after a lock wait: then the snapshot predates what changed, so look again.
+    if existing_id is not None:
+        booking = Booking(pk=existing_id, reference=existing_reference, slot=slot,
+                          user_id=user_id, status=Booking.Status.CONFIRMED,
+                          created_at=existing_at)  # fmt: skip
+        return BookingOutcome(booking=booking, slot=slot, changed=False)
+    if start <= timezone.now():
+        raise SlotClosedError()
+    if booked_before >= total:
+        raise SlotFullError()
+    return _outcome_after_a_lock_wait(slot_id=slot_id, user_id=user_id)
 
 
-def _outcome_without_a_new_seat(*, slot_id: int, user_id: str) -> BookingOutcome:
-    """Why the locked statement took no seat: the patient already holds one (their booking is
-    the answer), or the slot is gone, started, or full."""
+def _outcome_after_a_lock_wait(*, slot_id: int, user_id: str) -> BookingOutcome:
+    """Why no seat was taken, read afresh: the patient's own booking, which a concurrent request
+    of theirs committed (the answer), or the slot is gone, started, or full."""
     existing = _confirmed_booking(slot_id=slot_id, user_id=user_id)
     slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
     if slot is None:
@@ -140,22 +148,6 @@ def cancel(*, reference: str) -> BookingOutcome:
         )
     slot_listing_changed()
     return BookingOutcome(booking=booking, slot=slot, changed=True)
-
-
-def _refuse_if_certainly_unbookable(*, slot_id: int, user_id: str) -> None:
-    """Answer a flash crowd's losers without queueing them on the row lock.
-
-    A slot seen full or started in a committed state answers "no" for certain at that instant,
-    unless this patient holds a seat in it (then the locked path returns their booking).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(queries.PRE_CHECK, {"slot_id": slot_id, "user_id": user_id})
-        row = cursor.fetchone()
-    if row is None:
-        raise SlotNotFoundError()
-    full, started, holds_a_seat = row
-    if (full or started) and not holds_a_seat:
-        raise SlotClosedError() if started else SlotFullError()
 
 
 def _confirmed_booking(*, slot_id: int, user_id: str) -> Booking | None:

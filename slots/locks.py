@@ -8,6 +8,7 @@ transaction, it never leaks to the next request on a persistent connection.
 
 from contextlib import contextmanager
 
+import psycopg
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from psycopg import errors as pg_errors
@@ -71,9 +72,19 @@ def run_as_own_transaction(sql: str, params: dict) -> tuple | None:
     until that transaction commits.
     """
     if connection.in_atomic_block:
-        with in_locking_transaction(), connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        with in_locking_transaction():
+            return _execute_prepared(sql, params)
+    return _execute_prepared(sql, params)
+
+
+def _execute_prepared(sql: str, params: dict) -> tuple | None:
+    """Execute as a server-side prepared statement on this (persistent) connection.
+
+    Django binds parameters client-side, so PostgreSQL would parse and plan the booking
+    statement on every request: half its cost. Prepared once per connection, it is only
+    executed. Errors are wrapped into django.db's exceptions like any other query's.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
