@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,9 +32,17 @@ def current_database_url() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: any, or the first free one of MEDIQUEUE_TEST_PORTS ("8400-8499")
+    on a machine where each person's servers keep to a range of their own."""
+    first, _, last = os.environ.get("MEDIQUEUE_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in MEDIQUEUE_TEST_PORTS={first}-{last}")
 
 
 def production_env(**overrides) -> dict[str, str]:
@@ -47,9 +56,22 @@ def production_env(**overrides) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class LiveGunicorn:
+    base_url: str
+    process: subprocess.Popen  # the master, for tests that signal it themselves
+
+
 @contextmanager
 def gunicorn(workers: int = 3, **env_overrides):
     """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards."""
+    with gunicorn_process(workers, **env_overrides) as server:
+        yield server.base_url
+
+
+@contextmanager
+def gunicorn_process(workers: int = 3, **env_overrides):
+    """Yield a LiveGunicorn serving MediQueue; stop it (SIGTERM) afterwards if still running."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -72,7 +94,7 @@ def gunicorn(workers: int = 3, **env_overrides):
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_ready(base_url, process)
-        yield base_url
+        yield LiveGunicorn(base_url, process)
     finally:
         process.terminate()
         try:
