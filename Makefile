@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test install lint format check-bookings clean-db bench
+.PHONY: run test install lint format check-bookings clean-db bench chaos
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -40,3 +40,8 @@ clean-db:
 # Benchmark: hot slot, flash sell-out, listing, framework floor and the pgbench ceiling, in one run.
 bench: $(INSTALLED)
 	$(PY) -m loadtests.bench $(BENCH_ARGS)
+
+# Fault injection: worker kills, PostgreSQL restarts and crashes, clients that hang up, each
+# during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.
+chaos: $(INSTALLED)
+	$(PY) -m loadtests.chaos $(CHAOS_ARGS)
