@@ -6,9 +6,11 @@ answering busy). SIGTERM goes to the master while the booking waits; only then i
 released.
 """
 
+import contextlib
 import http.client
 import json
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -23,6 +25,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Long enough that the booking in flight waits on the lock for the whole test, never busy.
 SERVER_LOCK_TIMEOUT_MS = "20000"
+# Well beyond the control's one-second graceful timeout, well within the default thirty.
+HOLD_AFTER_SIGTERM_SECONDS = 4
 
 
 def book(base_url: str, user_id: str, slot_id: int) -> tuple[int | None, dict]:
@@ -67,9 +71,9 @@ def wait_for(condition, what: str, timeout: float = 15) -> None:
 
 
 def book_while_shutting_down(slot, slot_lock_held_elsewhere, *, graceful_timeout: str):
-    """Send a booking, SIGTERM the master while it waits for the slot lock, wait two seconds,
-    release the lock. Returns the answer, whether the master was still up at the release, and
-    its exit code."""
+    """Send a booking, SIGTERM the master while it waits for the slot lock, give the master a
+    few seconds to exit, release the lock. Returns the answer, whether the master was still up
+    at the release, and its exit code."""
     with (
         gunicorn_process(
             workers=1,
@@ -82,7 +86,8 @@ def book_while_shutting_down(slot, slot_lock_held_elsewhere, *, graceful_timeout
             answer = pool.submit(book, server.base_url, "patient-in-flight", slot.pk)
             wait_for(lambda: bookings_waiting_for_a_lock() == 1, "the booking waits for the lock")
             server.process.send_signal(signal.SIGTERM)
-            time.sleep(2)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.process.wait(timeout=HOLD_AFTER_SIGTERM_SECONDS)
             up_at_release = server.process.poll() is None
         status, body = answer.result(timeout=30)
         exit_code = server.process.wait(timeout=30)
