@@ -11,6 +11,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench loadtest
+.PHONY: chaos
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -70,3 +71,8 @@ clean-db:
 # Benchmark: hot slot, flash sell-out, listing, framework floor and the pgbench ceiling, in one run.
 bench: $(INSTALLED)
 	$(PY) -m loadtests.bench $(BENCH_ARGS)
+
+# Fault injection: worker kills, PostgreSQL restarts and crashes, clients that hang up, each
+# during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.
+chaos: $(INSTALLED)
+	$(PY) -m loadtests.chaos $(CHAOS_ARGS)

@@ -21,6 +21,9 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 proc_name = "mediqueue"
+# gunicorn 27's control socket lives at one path per user: two servers on one machine (make run
+# beside a test or a load test) would fight over it, and nothing here uses it.
+control_socket_disable = True
 
 raw_env = ["DJANGO_SETTINGS_MODULE=mediqueue.settings"]
 

