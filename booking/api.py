@@ -81,7 +81,10 @@ class BookApi(PublicAPIView):
             429: error(
                 "throttled: too many bookings from this client or patient; see Retry-After."
             ),
-            503: error("busy: the slot is contended; retry after the Retry-After seconds."),
+            503: error(
+                "busy (the slot is contended) or unavailable (the database is restarting): "
+                "retry after the Retry-After seconds."
+            ),
         },
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description=(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -22,6 +23,8 @@ from mediqueue.errors import MediQueueError
 from mediqueue.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
+
+DatabaseUnavailable = (OperationalError, InterfaceError)
 
 _DRF_CODES = {
     exceptions.ValidationError: "invalid",
@@ -50,6 +53,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         return Response(
             error_body(exc.code, exc.message), status=exc.http_status, headers=exc.headers()
+        )
+    if isinstance(exc, DatabaseUnavailable):
+        # The database is down or restarting (lock timeouts were mapped to "busy" already).
+        # Retrying is safe: a repeated booking returns the seat a lost answer had taken.
+        logger.warning("database unavailable: %s", exc)
+        set_rollback()
+        return Response(
+            error_body("unavailable", "The service is briefly unavailable. Please retry."),
+            status=503,
+            headers={"Retry-After": "1"},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

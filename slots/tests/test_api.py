@@ -335,3 +335,23 @@ class TestSchemaCorsAndHealth:
 
         monkeypatch.setattr(connection, "cursor", unreachable)
         assert client.get("/readyz").status_code == 503
+
+
+class TestDatabaseOutage:
+    def test_a_database_outage_answers_503_unavailable_with_retry_after(
+        self, api_client, make_slot, monkeypatch
+    ):
+        from django.db import OperationalError
+
+        from booking import services
+
+        def database_down(**kwargs):
+            raise OperationalError("connection to server was lost")
+
+        slot = make_slot()
+        monkeypatch.setattr(services, "run_as_own_transaction", lambda *a: database_down())
+
+        response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
+
+        assert_error(response, 503, "unavailable")
+        assert response["Retry-After"] == "1"
