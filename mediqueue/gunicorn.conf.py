@@ -8,6 +8,11 @@ import os
 from pathlib import Path
 
 bind = os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000")
+# Measured with `make bench` on 2 cores (README, "Performance"): sync workers at 2 x cores + 1
+# book as fast as 3 sync workers or gthread (2x8, 3x4, 4x4) within the noise of one run, and
+# serve the listing best; threads only pay on the framework floor (keep-alive), which no real
+# flash crowd of new visitors has. A booking holds its worker for one prepared statement, so
+# there is no long I/O wait for threads to hide.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
