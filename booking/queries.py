@@ -47,7 +47,8 @@ booking AS (
     RETURNING id, created_at
 )
 SELECT booking.id, booking.created_at, seat.booked_seats,
-       s.booked_seats, s.total_seats, s.start_time, s.duration_minutes, s.created_at,
+       s.booked_seats, s.total_seats, s.start_time <= now(), s.start_time, s.duration_minutes,
+       s.created_at,
        s.doctor_id, d.name, d.specialty,
        existing.id, existing.reference, existing.created_at
 FROM slots_slot s

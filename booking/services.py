@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from psycopg import errors as pg_errors
 
 from booking import queries
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
@@ -41,7 +42,7 @@ class BookingOutcome:
     changed: bool  # False for a repeat that found the work already done (idempotent)
 
 
-def book(*, slot_id: int, user_id: str) -> BookingOutcome:
+def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcome:
     """Give ``user_id`` one seat of the slot, or return the seat they already hold."""
     reference = new_booking_reference()
     params = {
@@ -54,16 +55,19 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
         with busy_on_lock_timeout():
             row = run_as_own_transaction(queries.TAKE_SEAT, params)
     except IntegrityError as error:
-        # Only the partial unique index can refuse this insert: the same patient's other
-        # request took their seat while this one waited for the lock. Nothing was committed.
-        if _confirmed_booking(slot_id=slot_id, user_id=user_id) is None:
-            raise
+        if not isinstance(error.__cause__, pg_errors.UniqueViolation):
+            raise  # a CHECK constraint: the statement is wrong, and the database stopped it
+        # The partial unique index refused the insert: the same patient's other request took
+        # their seat while this one waited for the lock. Nothing was committed.
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
+        if _confirmed_booking(slot_id=slot_id, user_id=user_id) is None and attempts_left:
+            # ...and was cancelled again in between: the seat may be free, so try once more.
+            return book(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left - 1)
         return _outcome_after_a_lock_wait(slot_id=slot_id, user_id=user_id)
     if row is None:
         raise SlotNotFoundError()
 
-    (booking_id, booked_at, booked_now, booked_before, total, start, duration, created,
+    (booking_id, booked_at, booked_now, booked_before, total, started, start, duration, created,
      doctor_id, name, specialty, existing_id, existing_reference, existing_at) = row  # fmt: skip
     slot = Slot(
         pk=slot_id,
@@ -75,7 +79,7 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
         created_at=created,
     )
     if booking_id is not None:
-        slot_listing_changed()
+        transaction.on_commit(slot_listing_changed)
         record_event(
             "booking_confirmed",
             reference=reference,
@@ -95,7 +99,7 @@ def book(*, slot_id: int, user_id: str) -> BookingOutcome:
                           user_id=user_id, status=Booking.Status.CONFIRMED,
                           created_at=existing_at)  # fmt: skip
         return BookingOutcome(booking=booking, slot=slot, changed=False)
-    if start <= timezone.now():
+    if started:  # by the database's clock, the one the statement decided with
         raise SlotClosedError()
     if booked_before >= total:
         raise SlotFullError()
@@ -146,7 +150,7 @@ def cancel(*, reference: str) -> BookingOutcome:
             user_id=booking.user_id,
             booked_seats=slot.booked_seats,
         )
-    slot_listing_changed()
+        transaction.on_commit(slot_listing_changed)
     return BookingOutcome(booking=booking, slot=slot, changed=True)
 
 

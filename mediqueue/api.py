@@ -10,6 +10,7 @@ CSRF failures, crashes), answering JSON under /api/ and Django's usual pages els
 from __future__ import annotations
 
 import logging
+import math
 
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -73,7 +74,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+        headers["Retry-After"] = str(math.ceil(exc.wait))
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
 
     if isinstance(exc, exceptions.ValidationError):

@@ -25,4 +25,9 @@ class BoundedJSONParser(parsers.JSONParser):
                 length = 0
             if length > limit:
                 raise PayloadTooLarge()
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as error:
+            # json.loads gives up on deeply nested arrays with RecursionError, which DRF's
+            # parser does not catch: a few kilobytes of "[[[[..." would otherwise be a 500.
+            raise exceptions.ParseError("JSON nested too deeply.") from error

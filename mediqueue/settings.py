@@ -187,8 +187,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mediqueue.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # Behind one reverse proxy (nginx), the client address is the last X-Forwarded-For hop.
-    "NUM_PROXIES": env.int("MEDIQUEUE_NUM_PROXIES", default=0) or None,
+    # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge)
+    # is ignored. Behind N trusted reverse proxies, set N: the Nth hop from the right is used.
+    "NUM_PROXIES": env.int("MEDIQUEUE_NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
 from django.urls import path
+from django.utils import timezone
 
 from booking.models import Booking
 from mediqueue.audit import AuditedAdmin
@@ -22,6 +23,12 @@ class SlotAdminForm(forms.ModelForm):
     class Meta:
         model = Slot
         fields = ["doctor", "start_time", "duration_minutes", "total_seats"]
+
+    def clean_start_time(self):
+        start_time = self.cleaned_data["start_time"]
+        if start_time > timezone.now() + services.BOOKING_HORIZON:
+            raise forms.ValidationError("A slot can start at most ten years from now.")
+        return start_time
 
     def clean_total_seats(self):
         total_seats = self.cleaned_data["total_seats"]

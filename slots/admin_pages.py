@@ -121,6 +121,8 @@ def day_bookings_csv(model_admin, request, day: str):
         parsed = date.fromisoformat(day)
     except ValueError as error:
         raise Http404("Dates look like 2026-01-31.") from error
+    if parsed.year >= 9999:  # the day's end would overflow; no booking is there anyway
+        raise Http404("No bookings that far ahead.")
     return _csv_response(
         booking_selectors.bookings_of_day(day=parsed), filename=f"bookings-{parsed}.csv"
     )

@@ -1,6 +1,6 @@
 """Forms of the clinic's admin pages. They check shapes only; the rules live in slots.services."""
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -66,6 +66,13 @@ class SlotGenerationForm(forms.Form):
 class OverviewForm(forms.Form):
     start = forms.DateField(required=False, widget=_date_input(), label="From")
     DEFAULT_DAYS = 7
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        # Far dates would overflow the window's arithmetic; nothing is planned that far anyway.
+        if start is not None and not date(1970, 1, 1) <= start <= date(9000, 1, 1):
+            raise forms.ValidationError("Pick a date between 1970 and 9000.")
+        return start
 
     days = forms.IntegerField(
         required=False, min_value=1, max_value=31, label="Days", initial=DEFAULT_DAYS

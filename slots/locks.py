@@ -84,6 +84,9 @@ def _execute_prepared(sql: str, params: dict) -> tuple | None:
     statement on every request: half its cost. Prepared once per connection, it is only
     executed. Errors are wrapped into django.db's exceptions like any other query's.
     """
+    # What connection.cursor() does first: a persistent connection that PostgreSQL dropped
+    # (a restart) is replaced here instead of failing this request.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)

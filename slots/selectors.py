@@ -29,11 +29,12 @@ def slot_queryset() -> QuerySet[Slot]:
     return Slot.objects.select_related("doctor").order_by("start_time", "id")
 
 
-# Per-process micro-cache of listing pages: a browsing crowd asks for the same page thousands of
-# times a second, and rendering it costs more than everything else in the request. An entry
-# lives MEDIQUEUE_LISTING_CACHE_SECONDS at most, and every seat or slot change made by this
-# process clears the lot (slot_listing_changed), so a patient always sees their own booking;
-# other workers' pages may lag by up to that many seconds. Booking never reads this.
+# Per-process micro-cache of first listing pages: a browsing crowd asks for the same page
+# thousands of times a second, and rendering it costs more than everything else in the request.
+# An entry lives MEDIQUEUE_LISTING_CACHE_SECONDS at most, and every seat or slot change this
+# process commits clears the lot (slot_listing_changed); a page served by another worker may lag
+# by up to that many seconds. Booking never reads this. Only first pages of at most 100 slots
+# are kept, so that paging through thousands of offsets cannot fill a worker's memory.
 _listing_cache: dict[tuple, tuple[float, str, bool]] = {}
 _LISTING_CACHE_MAX_ENTRIES = 256
 
@@ -46,7 +47,7 @@ def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -
     """Slots matching ``filters`` ordered by start time, as a JSON array, and whether more
     follow this page; served from the per-process cache when it is fresh."""
     ttl = settings.MEDIQUEUE_LISTING_CACHE_SECONDS
-    if ttl <= 0:
+    if ttl <= 0 or offset != 0 or limit > 100:
         return _render_slot_list(filters=filters, offset=offset, limit=limit)
     key = (filters, offset, limit)
     now = time.monotonic()

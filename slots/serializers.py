@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from mediqueue.fields import QueryIntegerField, StrictCharField, StrictIntegerField
 from slots.models import Doctor, Slot
+from slots.services import MAX_SEATS_PER_SLOT, MAX_SLOT_MINUTES
 
 
 class DoctorOutputSerializer(serializers.ModelSerializer):
@@ -85,5 +86,5 @@ def _looks_naive(value: str) -> bool:
 class SlotCreateInputSerializer(serializers.Serializer):
     doctorId = StrictIntegerField()
     startTime = AwareDateTimeField()
-    totalSeats = StrictIntegerField(max_value=1_000_000)
-    durationMinutes = StrictIntegerField(required=False, default=30, max_value=24 * 60)
+    totalSeats = StrictIntegerField(max_value=MAX_SEATS_PER_SLOT)
+    durationMinutes = StrictIntegerField(required=False, default=30, max_value=MAX_SLOT_MINUTES)

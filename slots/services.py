@@ -17,16 +17,26 @@ from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 from slots.selectors import slot_listing_changed
 
+# How far ahead a slot may start: a clinic plans months, not centuries, and a year-9999 start
+# would overflow the slot's end time.
+BOOKING_HORIZON = timedelta(days=10 * 365)
+MAX_SLOT_MINUTES = 24 * 60
+
 
 class SlotInPastError(MediQueueError):
     code = "invalid"
     default_message = "startTime must be in the future."
 
 
+class SlotTooFarAheadError(MediQueueError):
+    code = "invalid"
+    default_message = "startTime must be within ten years from now."
+
+
 def doctor_create(*, name: str, specialty: str = "") -> Doctor:
     doctor = Doctor.objects.create(name=name, specialty=specialty)
     record_event("doctor_created", doctor_id=doctor.pk)
-    slot_listing_changed()
+    transaction.on_commit(slot_listing_changed)
     return doctor
 
 
@@ -35,6 +45,8 @@ def slot_create(
 ) -> Slot:
     if start_time <= timezone.now():
         raise SlotInPastError()
+    if start_time > timezone.now() + BOOKING_HORIZON:
+        raise SlotTooFarAheadError()
     doctor = Doctor.objects.filter(pk=doctor_id).first()
     if doctor is None:
         raise DoctorNotFoundError()
@@ -51,7 +63,7 @@ def slot_create(
             raise SlotExistsError() from error
         raise
     record_event("slot_created", slot_id=slot.pk, doctor_id=doctor.pk, total_seats=total_seats)
-    slot_listing_changed()
+    transaction.on_commit(slot_listing_changed)
     return slot
 
 
@@ -75,7 +87,7 @@ def slot_update(
         slot.duration_minutes = duration_minutes
         slot.total_seats = total_seats
         slot.save(update_fields=["doctor", "start_time", "duration_minutes", "total_seats"])
-    slot_listing_changed()
+    transaction.on_commit(slot_listing_changed)
     return slot
 
 
@@ -121,6 +133,8 @@ def slots_generate(
     already past, are skipped and counted, so running it twice creates nothing new."""
     if not 1 <= seats_per_slot <= MAX_SEATS_PER_SLOT:
         raise SlotGenerationError(f"Seats per slot must be between 1 and {MAX_SEATS_PER_SLOT}.")
+    if last_day > (timezone.now() + BOOKING_HORIZON).date():
+        raise SlotGenerationError("Slots can be generated at most ten years ahead.")
     starts = generation_start_times(
         first_day=first_day,
         last_day=last_day,
@@ -155,6 +169,7 @@ def slots_generate(
                 "Please try again: existing slots will be skipped."
             ) from error
         raise
+    transaction.on_commit(slot_listing_changed)
     return SlotGeneration(
         created=created,
         skipped_existing=len(taken),

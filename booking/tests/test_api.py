@@ -147,6 +147,14 @@ class TestBook:
         assert_error(response, 400, "invalid")
         assert_nothing_booked(slot)
 
+    def test_deeply_nested_json_answers_400_not_a_crash(self, api_client, make_slot):
+        slot = make_slot()
+
+        response = post_json(api_client, "/api/book", "[" * 5000 + "]" * 5000)
+
+        assert_error(response, 400, "invalid")
+        assert_nothing_booked(slot)
+
     def test_empty_body_answers_400(self, api_client, make_slot):
         slot = make_slot()
         response = api_client.post("/api/book", data="", content_type="application/json")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -124,9 +125,10 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
     second patient books. The second patient's pre-check still sees a free seat (the rival has
     not committed), so only the re-check made once the lock is granted can refuse them.
 
-    The control swaps in a booking statement without that re-check (the test-only seam is the
-    module's SQL constant): the second patient then takes a seat that does not exist, and only
-    the database's CHECK constraint stops the commit. So the guarded test can fail."""
+    The control swaps in a booking statement that decides on its snapshot, taken before the
+    lock wait (the test-only seam is the module's SQL constant): the second patient then takes
+    a seat that does not exist, and only the database's CHECK constraint stops the commit. So
+    the guarded test can fail."""
 
     def _second_patient_books_while_a_rival_holds_the_last_seat(
         self, make_slot, *, seats=1, rival_user="rival", user="second"
@@ -154,8 +156,8 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         thread = threading.Thread(target=rival)
         thread.start()
         assert holding.wait(10)
-        # Let the rival commit only once our booking is queued on the row lock.
-        threading.Timer(0.5, release.set).start()
+        # Let the rival commit only once our booking is seen queued on the row lock.
+        threading.Thread(target=release_once_a_booking_waits, args=(release,)).start()
         try:
             outcome = services.book(slot_id=slot.pk, user_id=user)
         except Exception as error:
@@ -186,12 +188,38 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         assert Booking.objects.filter(slot=slot).count() == 1
         assert find_violations() == []
 
-    def test_control_without_the_recheck_the_second_patient_overbooks(self, make_slot, monkeypatch):
-        unguarded = queries.TAKE_SEAT.replace("AND s.booked_seats < s.total_seats", "")
-        assert unguarded != queries.TAKE_SEAT
-        monkeypatch.setattr(queries, "TAKE_SEAT", unguarded)
+    def test_control_deciding_on_the_snapshot_before_the_lock_overbooks(
+        self, make_slot, monkeypatch
+    ):
+        # The seat check moved into a subquery PostgreSQL evaluates once, on the statement's
+        # snapshot taken before the lock wait: the decision no longer sees the rival's seat.
+        stale = queries.TAKE_SEAT.replace(
+            "AND s.booked_seats < s.total_seats",
+            "AND (SELECT booked_seats < total_seats FROM slots_slot WHERE id = %(slot_id)s)",
+        )
+        assert stale != queries.TAKE_SEAT
+        monkeypatch.setattr(queries, "TAKE_SEAT", stale)
 
         slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(make_slot)
 
         assert isinstance(outcome, IntegrityError)  # booked_seats would be 2 of 1
         assert slot.booked_seats == 1
+
+
+def release_once_a_booking_waits(release: threading.Event, timeout: float = 10) -> None:
+    """Set ``release`` once some backend is blocked on a lock in the booking statement."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                    ["%UPDATE slots_slot%"],
+                )
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.01)
+    finally:
+        connection.close()
+        release.set()

@@ -37,6 +37,24 @@ class TestLimits:
         assert int(answers[-1]["Retry-After"]) > 0
         assert not Booking.objects.filter(user_id="p3").exists()
 
+    def test_a_forged_x_forwarded_for_does_not_escape_the_per_client_limit(
+        self, api_client, make_slot, settings
+    ):
+        settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "2/min"
+        slot = make_slot(seats=10)
+
+        answers = [
+            post_json(
+                api_client,
+                "/api/book",
+                {"userId": f"p{n}", "slotId": slot.pk},
+                HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, {'x' * 300}",
+            )
+            for n in range(3)
+        ]
+
+        assert [a.status_code for a in answers] == [201, 201, 429]
+
     def test_per_patient_limit_counts_one_patient_across_slots(
         self, api_client, make_slot, settings
     ):

@@ -215,6 +215,18 @@ class TestAdminApi:
         assert field in body["errors"]
         assert not Slot.objects.exists()
 
+    @pytest.mark.parametrize("start", ["9999-12-31T23:59:00Z", "2045-01-01T09:00:00+00:00"])
+    def test_slot_beyond_ten_years_answers_400(self, staff_client, make_doctor, start):
+        doctor = make_doctor()
+
+        response = post_json(
+            staff_client, "/api/admin/slots", self.slot_payload(doctor, startTime=start)
+        )
+
+        body = assert_error(response, 400, "invalid")
+        assert "ten years" in body["message"]
+        assert not Slot.objects.exists()
+
     def test_slot_in_the_past_answers_400(self, staff_client, make_doctor):
         doctor = make_doctor()
         past = (timezone.now() - timedelta(hours=1)).isoformat()

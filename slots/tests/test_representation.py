@@ -45,7 +45,10 @@ def test_the_documented_schema_has_the_rendered_keys(api_client, make_slot):
     assert list(rendered) == list(SlotOutputSerializer().fields)
 
 
+@pytest.mark.django_db(transaction=True)
 class TestListingCache:
+    """Transactional: the cache is cleared when a change commits."""
+
     @pytest.fixture(autouse=True)
     def _cache_on(self, settings):
         from slots.selectors import slot_listing_changed
