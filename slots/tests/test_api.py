@@ -140,6 +140,12 @@ class TestJsonEverywhereUnderApi:
     def test_unknown_api_url_answers_json_404(self, api_client, db):
         assert_error(api_client.get("/api/nothing/here"), 404, "not_found")
 
+    def test_a_post_to_an_unknown_api_url_is_a_404_not_a_csrf_refusal(self, db):
+        from rest_framework.test import APIClient
+
+        client = APIClient(enforce_csrf_checks=True)
+        assert_error(client.post("/api/bookings//cancel"), 404, "not_found")
+
     def test_wrong_method_answers_json_405(self, api_client, db):
         assert_error(api_client.delete("/api/slots"), 405, "method_not_allowed")
 
