@@ -1,6 +1,9 @@
-from django.http import HttpResponse
+from functools import lru_cache
+
+from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,9 +38,7 @@ class SlotListApi(PublicAPIView):
         ),
     )
     def get(self, request):
-        query = SlotListQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = _listing_query(request.META.get("QUERY_STRING", ""))
         body, has_more = selectors.slot_list_json(
             filters=selectors.SlotFilters(
                 doctor_id=params.get("doctor"),
@@ -56,6 +57,25 @@ class SlotListApi(PublicAPIView):
             next_url = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
             response["Link"] = f'<{next_url}>; rel="next"'
         return response
+
+
+@lru_cache(maxsize=256)
+def _parsed_listing_query(query_string: str) -> tuple[bool, dict]:
+    """Validate a listing's query string once: a browsing crowd sends the same few thousands of
+    times, and DRF's validation costs nearly as much as the rest of the (cached) answer. The
+    result depends on the string alone ("no time filter" means "not started yet" in SQL, not
+    here), so it can be reused."""
+    query = SlotListQuerySerializer(data=QueryDict(query_string))
+    if query.is_valid():
+        return True, dict(query.validated_data)
+    return False, query.errors
+
+
+def _listing_query(query_string: str) -> dict:
+    valid, result = _parsed_listing_query(query_string)
+    if not valid:
+        raise ValidationError(result)
+    return result
 
 
 class SlotDetailApi(PublicAPIView):
