@@ -50,13 +50,13 @@ from loadtests.chaos_service import (
     BASE_DIR,
     Gunicorn,
     create_slots,
-    first_free_port,
     manage,
     production_env,
     slot_counts,
     stored_bookings,
 )
 from loadtests.chaos_verdict import Evidence, StoredBooking, Verdict, judge
+from loadtests.server import free_port
 
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 RECOVERY_BOOKINGS = 24
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         migrated = manage(env, "migrate", "--noinput", "-v0")
         if migrated.returncode != 0:
             raise RuntimeError(f"migrate failed:\n{migrated.stderr}")
-        port = args.port or first_free_port(8400, 8499)
+        port = args.port or free_port(range(8400, 8500))
         service = Gunicorn(env, port, log_path)
         if not service.wait_ready(60):
             raise RuntimeError(f"the service did not become ready; see {log_path}")

@@ -20,13 +20,14 @@ LOADTEST_PORTS = range(8100, 8200)
 
 
 def free_port(candidates: range = LOADTEST_PORTS) -> int:
+    """The first free loopback port among ``candidates`` (``range(0, 1)``: any, as the OS picks)."""
     for port in candidates:
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+            return sock.getsockname()[1]
     raise RuntimeError(f"no free port in {candidates.start}-{candidates.stop - 1}")
 
 

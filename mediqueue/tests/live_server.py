@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
+
+from loadtests import server as loadtest_server
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -37,14 +38,7 @@ def free_port() -> int:
     """A free loopback port: any, or the first free one of MEDIQUEUE_TEST_PORTS ("8400-8499")
     on a machine where each person's servers keep to a range of their own."""
     first, _, last = os.environ.get("MEDIQUEUE_TEST_PORTS", "0-0").partition("-")
-    for port in range(int(first), int(last or first) + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise RuntimeError(f"no free port in MEDIQUEUE_TEST_PORTS={first}-{last}")
+    return loadtest_server.free_port(range(int(first), int(last or first) + 1))
 
 
 def production_env(**overrides) -> dict[str, str]:
