@@ -20,10 +20,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
-from psycopg import errors as pg_errors
 
 from booking.models import IdempotencyRecord
 from mediqueue.errors import ConflictError, MediQueueError
+from slots.locks import is_lock_timeout, set_lock_timeout
 
 # 1 to 255 printable ASCII characters, as the schema publishes it.
 KEY_PATTERN = r"^[ -~]{1,255}$"
@@ -88,7 +88,7 @@ def answer_once(*, key: str, fingerprint: str, action: Callable[[], Answer]) -> 
             )
             return answer
     except OperationalError as error:
-        if isinstance(error.__cause__, pg_errors.LockNotAvailable):
+        if is_lock_timeout(error):
             raise IdempotencyInProgressError() from error
         raise
 
@@ -98,11 +98,8 @@ def _claim(key: str, fingerprint: str) -> bool:
 
     The INSERT waits on a concurrent transaction holding the same key, up to the wait limit.
     """
+    set_lock_timeout(f"{settings.MEDIQUEUE_IDEMPOTENCY_WAIT_MS}ms")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('lock_timeout', %s, true)",
-            [f"{settings.MEDIQUEUE_IDEMPOTENCY_WAIT_MS}ms"],
-        )
         cursor.execute(
             """
             INSERT INTO booking_idempotencyrecord

@@ -30,8 +30,7 @@ def lock_slot(slot_id: int) -> Slot:
     if not connection.in_atomic_block:
         raise RuntimeError("lock_slot() must run inside transaction.atomic()")
     with busy_on_lock_timeout():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout()])
+        set_lock_timeout(lock_timeout())
         slot = (
             Slot.objects.select_for_update(no_key=True, of=("self",))
             .select_related("doctor")
@@ -43,13 +42,25 @@ def lock_slot(slot_id: int) -> Slot:
     return slot
 
 
+def set_lock_timeout(value: str) -> None:
+    """Cap every lock wait for the rest of the current transaction (e.g. "2000ms")."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def is_lock_timeout(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and isinstance(
+        error.__cause__, pg_errors.LockNotAvailable
+    )
+
+
 @contextmanager
 def busy_on_lock_timeout():
     """Turn "the lock could not be had in time" into SlotBusyError (503 busy + Retry-After)."""
     try:
         yield
     except OperationalError as error:
-        if isinstance(error.__cause__, pg_errors.LockNotAvailable):
+        if is_lock_timeout(error):
             # The transaction is aborted; the caller's atomic() rolls it back on the way out.
             raise SlotBusyError() from error
         raise
