@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import time
+import tempfile
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -74,7 +74,10 @@ def gunicorn(workers: int = 3, log_path: Path | None = None, **env_overrides):
 def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overrides):
     """Yield a LiveGunicorn serving MediQueue; stop it (SIGTERM) afterwards if still running."""
     port = free_port()
-    log = log_path.open("wb") if log_path else subprocess.PIPE
+    log_path = log_path or Path(
+        tempfile.mkstemp(prefix="mediqueue-test-gunicorn-", suffix=".log")[1]
+    )
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -95,32 +98,11 @@ def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overr
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(base_url, process)
+        loadtest_server.wait_until_ready(base_url, process, log_path)
         yield LiveGunicorn(base_url, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if log_path:
-            log.close()
-
-
-def _wait_until_ready(base_url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            detail = process.stderr.read().decode()[-3000:] if process.stderr else "see its log"
-            raise RuntimeError(f"gunicorn exited: {detail}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not become ready in time")
+        loadtest_server.stop(process)
+        log.close()
 
 
 def post_book(base_url: str, user_id: str, slot_id: int) -> tuple[int, str]:
