@@ -38,8 +38,9 @@ REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 BENCH_DATABASE = "mediqueue_bench"
 LISTING_SLOTS = 100
 
-WRK_BOOK_SCRIPT = """
-local counter = 0
+# Shared by both scripts: count answers by status in each thread, and report the totals and
+# the latency percentiles in lines parse_wrk() reads.
+WRK_STATUS_COUNTING = """
 statuses = {}  -- global: done() reads it from each thread
 local threads = {}
 
@@ -53,12 +54,6 @@ function init(args)
   statuses = {}
 end
 
-request = function()
-  counter = counter + 1
-  local body = string.format('{"userId":"%s-%d-%d","slotId":%s}', PREFIX, thread_id, counter, SLOT)
-  return wrk.format("POST", "/api/book", {["Content-Type"] = "application/json"}, body)
-end
-
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
@@ -66,8 +61,7 @@ end
 function done(summary, latency, requests)
   local total = {}
   for _, thread in ipairs(threads) do
-    local counts = thread:get("statuses")
-    for status, n in pairs(counts) do
+    for status, n in pairs(thread:get("statuses")) do
       total[status] = (total[status] or 0) + n
     end
   end
@@ -81,26 +75,21 @@ function done(summary, latency, requests)
 end
 """
 
-WRK_GET_SCRIPT = """
-statuses = {}  -- global: done() reads it from each thread
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {} end
-response = function(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do total[status] = (total[status] or 0) + n end
-  end
-  local parts = {}
-  for status, n in pairs(total) do table.insert(parts, string.format('"%d":%d', status, n)) end
-  io.write("STATUSES {" .. table.concat(parts, ",") .. "}\\n")
-  io.write(string.format("LATENCY_US p50=%d p99=%d\\n",
-    latency:percentile(50), latency:percentile(99)))
+# Every request books for a new patient (thread id and counter make the userId unique).
+WRK_BOOK_SCRIPT = (
+    WRK_STATUS_COUNTING
+    + """
+local counter = 0
+
+request = function()
+  counter = counter + 1
+  local body = string.format('{"userId":"%s-%d-%d","slotId":%s}', PREFIX, thread_id, counter, SLOT)
+  return wrk.format("POST", "/api/book", {["Content-Type"] = "application/json"}, body)
 end
 """
+)
+
+WRK_GET_SCRIPT = WRK_STATUS_COUNTING
 
 
 @dataclass
