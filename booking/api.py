@@ -11,7 +11,6 @@ from slots.api import PublicAPIView
 
 _MESSAGES = {
     "booked": "Booking confirmed.",
-    "already_booked": "You already hold a seat in this slot; no second seat was taken.",
     "cancelled": "Booking cancelled; the seat is free again.",
     "already_cancelled": "This booking was already cancelled.",
     "found": "Booking found.",
@@ -65,7 +64,6 @@ class BookApi(PublicAPIView):
         request=BookInputSerializer,
         responses={
             201: BookingAnswerSerializer,
-            200: BookingAnswerSerializer,
             400: error(
                 "invalid: missing, wrong type, empty or too long userId; bad slotId; bad "
                 "Idempotency-Key; "
@@ -74,7 +72,9 @@ class BookApi(PublicAPIView):
             404: error("slot_not_found"),
             415: error("unsupported_media_type: the body is not JSON."),
             409: error(
-                "slot_full, slot_closed (the slot already started), or idempotency_in_progress."
+                "slot_full, slot_closed (the slot already started), already_booked (this "
+                "patient holds a seat in the slot; the answer never carries that booking), or "
+                "idempotency_in_progress."
             ),
             413: error("payload_too_large"),
             **_IDEMPOTENCY_ERRORS,
@@ -88,8 +88,10 @@ class BookApi(PublicAPIView):
         },
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description=(
-            "Book one seat. 201 when a seat was taken; 200 with the same booking when this "
-            "patient already holds a seat in the slot."
+            "Book one seat. 201 with the booking and its reference (the only key to view or "
+            "cancel it) when a seat was taken. A patient who already holds a seat in the slot "
+            "gets 409 already_booked, without the booking; a full slot answers slot_full to "
+            "everyone, its seat holders included."
         ),
     )
     def post(self, request):
@@ -100,9 +102,7 @@ class BookApi(PublicAPIView):
             outcome = services.book(
                 slot_id=data.validated_data["slotId"], user_id=data.validated_data["userId"]
             )
-            if outcome.changed:
-                return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
-            return _answer(outcome.booking, outcome.slot, "already_booked")
+            return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
 
         return _respond(request, book)
 

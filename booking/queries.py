@@ -16,7 +16,7 @@ WHERE clause on it, so "a seat is left and the slot has not started" is decided 
 it is once the lock is held, never on a stale snapshot. The NOT EXISTS spares the usual repeat
 of a patient who already holds a seat; a repeat that raced it (committed while this one waited,
 so invisible to the statement's snapshot) is refused by the partial unique index, which fails
-the whole statement: nothing is counted, and the caller answers with the existing booking.
+the whole statement: nothing is counted, and the caller answers already_booked.
 
 Why a full slot costs no lock: the UPDATE first tests its WHERE clause on the statement's
 snapshot. A slot that is already full (or started) there does not match, so no lock is even
@@ -50,14 +50,15 @@ SELECT booking.id, booking.created_at, seat.booked_seats,
        s.booked_seats, s.total_seats, s.start_time <= now(), s.start_time, s.duration_minutes,
        s.created_at,
        s.doctor_id, d.name, d.specialty,
-       existing.id, existing.reference, existing.created_at
+       EXISTS (
+           SELECT 1 FROM booking_booking existing
+           WHERE existing.slot_id = s.id AND existing.user_id = %(user_id)s
+             AND existing.status = 'CONFIRMED'
+       )
 FROM slots_slot s
 JOIN slots_doctor d ON d.id = s.doctor_id
 LEFT JOIN seat ON true
 LEFT JOIN booking ON true
-LEFT JOIN booking_booking existing
-       ON existing.slot_id = s.id AND existing.user_id = %(user_id)s
-      AND existing.status = 'CONFIRMED'
 WHERE s.id = %(slot_id)s
 """
 

@@ -14,14 +14,20 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg import errors as pg_errors
 
 from booking import queries
-from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
+from booking.errors import (
+    AlreadyBookedError,
+    BookingNotFoundError,
+    SlotClosedError,
+    SlotFullError,
+)
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
 from mediqueue.audit import record_event
-from slots.errors import SlotNotFoundError
+from slots.errors import SlotBusyError, SlotNotFoundError
 from slots.locks import (
     busy_on_lock_timeout,
     in_locking_transaction,
@@ -39,11 +45,17 @@ logger = logging.getLogger(__name__)
 class BookingOutcome:
     booking: Booking
     slot: Slot
-    changed: bool  # False for a repeat that found the work already done (idempotent)
+    changed: bool  # False for a cancel that found the booking already cancelled
 
 
 def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcome:
-    """Give ``user_id`` one seat of the slot, or return the seat they already hold."""
+    """Give ``user_id`` one seat of the slot.
+
+    Refusals, in the order they are decided: the slot has started (SlotClosedError), has no
+    seat left (SlotFullError, also when this patient holds one of them: the answer of a full
+    slot must not tell who holds its seats), or the patient already holds a seat
+    (AlreadyBookedError, which never carries the booking: its reference is the key to it).
+    """
     reference = new_booking_reference()
     params = {
         "slot_id": slot_id,
@@ -60,64 +72,68 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcom
         # The partial unique index refused the insert: the same patient's other request took
         # their seat while this one waited for the lock. Nothing was committed.
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
-        if _confirmed_booking(slot_id=slot_id, user_id=user_id) is None and attempts_left:
-            # ...and was cancelled again in between: the seat may be free, so try once more.
-            return book(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left - 1)
-        return _outcome_after_a_lock_wait(slot_id=slot_id, user_id=user_id)
+        return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
     if row is None:
         raise SlotNotFoundError()
 
     (booking_id, booked_at, booked_now, booked_before, total, started, start, duration, created,
-     doctor_id, name, specialty, existing_id, existing_reference, existing_at) = row  # fmt: skip
+     doctor_id, name, specialty, holds_a_seat) = row  # fmt: skip
+    if booking_id is None:
+        # No seat taken. The statement's snapshot explains why, unless the refusal came from
+        # the re-check after a lock wait: then the snapshot predates what changed, so look again.
+        if started:  # by the database's clock, the one the statement decided with
+            raise SlotClosedError()
+        if booked_before >= total:
+            raise SlotFullError()
+        if holds_a_seat:
+            raise AlreadyBookedError()
+        return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
+
     slot = Slot(
         pk=slot_id,
         doctor=Doctor(pk=doctor_id, name=name, specialty=specialty),
         total_seats=total,
-        booked_seats=booked_now if booking_id is not None else booked_before,
+        booked_seats=booked_now,
         start_time=start,
         duration_minutes=duration,
         created_at=created,
     )
-    if booking_id is not None:
-        transaction.on_commit(slot_listing_changed)
-        record_event(
-            "booking_confirmed",
-            reference=reference,
-            slot_id=slot_id,
-            user_id=user_id,
-            booked_seats=booked_now,
-            total_seats=total,
-        )
-        booking = Booking(pk=booking_id, reference=reference, slot=slot, user_id=user_id,
-                          status=Booking.Status.CONFIRMED, created_at=booked_at)  # fmt: skip
-        return BookingOutcome(booking=booking, slot=slot, changed=True)
-
-    # No seat taken. The statement's snapshot explains why, unless the refusal came from the
-    # re-check after a lock wait: then the snapshot predates what changed, so look again.
-    if existing_id is not None:
-        booking = Booking(pk=existing_id, reference=existing_reference, slot=slot,
-                          user_id=user_id, status=Booking.Status.CONFIRMED,
-                          created_at=existing_at)  # fmt: skip
-        return BookingOutcome(booking=booking, slot=slot, changed=False)
-    if started:  # by the database's clock, the one the statement decided with
-        raise SlotClosedError()
-    if booked_before >= total:
-        raise SlotFullError()
-    return _outcome_after_a_lock_wait(slot_id=slot_id, user_id=user_id)
+    transaction.on_commit(slot_listing_changed)
+    record_event(
+        "booking_confirmed",
+        booking_id=booking_id,
+        slot_id=slot_id,
+        user_id=user_id,
+        booked_seats=booked_now,
+        total_seats=total,
+    )
+    booking = Booking(pk=booking_id, reference=reference, slot=slot, user_id=user_id,
+                      status=Booking.Status.CONFIRMED, created_at=booked_at)  # fmt: skip
+    return BookingOutcome(booking=booking, slot=slot, changed=True)
 
 
-def _outcome_after_a_lock_wait(*, slot_id: int, user_id: str) -> BookingOutcome:
-    """Why no seat was taken, read afresh: the patient's own booking, which a concurrent request
-    of theirs committed (the answer), or the slot is gone, started, or full."""
-    existing = _confirmed_booking(slot_id=slot_id, user_id=user_id)
-    slot = Slot.objects.select_related("doctor").filter(pk=slot_id).first()
+def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> BookingOutcome:
+    """Why no seat was taken, read afresh and decided in the same order as ``book``: the slot
+    is gone, started (by the database's clock), full, or the patient's own concurrent request
+    took their seat. When none of these holds, what the lock wait saw was undone since (a
+    cancel freed the seat again): try once more, then answer busy."""
+    slot = (
+        Slot.objects.filter(pk=slot_id)
+        .annotate(started=RawSQL("start_time <= now()", []))
+        .values("started", "booked_seats", "total_seats")
+        .first()
+    )
     if slot is None:
         raise SlotNotFoundError()
-    if existing is not None:
-        return BookingOutcome(booking=existing, slot=slot, changed=False)
-    if slot.start_time <= timezone.now():
+    if slot["started"]:
         raise SlotClosedError()
-    raise SlotFullError()
+    if slot["booked_seats"] >= slot["total_seats"]:
+        raise SlotFullError()
+    if _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None:
+        raise AlreadyBookedError()
+    if attempts_left:
+        return book(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left - 1)
+    raise SlotBusyError()
 
 
 def cancel(*, reference: str) -> BookingOutcome:
@@ -145,7 +161,7 @@ def cancel(*, reference: str) -> BookingOutcome:
         slot.booked_seats -= 1
         record_event(
             "booking_cancelled",
-            reference=booking.reference,
+            booking_id=booking.pk,
             slot_id=slot.pk,
             user_id=booking.user_id,
             booked_seats=slot.booked_seats,

@@ -20,8 +20,8 @@ hits. Afterwards, each scenario prints one line and passes only if every 201 a c
 is a CONFIRMED booking in the database (lost=0), no slot holds more bookings than seats
 (overbooked=0), `manage.py check_bookings` passes, and the service answers normally again
 (/readyz 200 and a burst of fresh bookings all 201). A booking committed whose client never
-heard the answer (unacked) is booked once more for that patient and must answer 200 with the
-same booking. A 5xx passes only for a request in flight while the database was away; the
+heard the answer (unacked) is booked once more for that patient and must answer 409, the
+seat still held once. A 5xx passes only for a request in flight while the database was away; the
 line counts them (5xx=), with requests that got no answer at all (unanswered=). Exit status 1
 on any violation.
 
@@ -173,7 +173,7 @@ def _retry_unacknowledged(
     run: Run, outcomes: list[clients.Outcome], stored: dict[str, StoredBooking]
 ) -> list[clients.Outcome]:
     """Book once more for each patient whose seat was committed but whose answer was lost, as
-    their app would: the answer must be 200 with that same booking, not a second seat."""
+    their app would: the answer must be a 409 (already booked, or full), never a second seat."""
     told = {o.reference for o in outcomes if o.acknowledged}
     unacknowledged = [
         b for b in stored.values() if b.status == "CONFIRMED" and b.reference not in told

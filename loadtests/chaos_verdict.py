@@ -15,8 +15,10 @@ The rules:
   contract: 201, 409, or 503 busy.
 - unacked: bookings committed whose client never heard the answer (it hung up, or the worker
   or the database died between the commit and the reply). Not a violation in itself: the seat
-  is the patient's, and a retry of the same booking must answer 200 with that very booking
-  (each is retried once after recovery; any other answer fails the scenario).
+  is the patient's, and a retry of the same booking must take no second seat: it answers 409
+  ``already_booked`` (or ``slot_full`` when the slot filled up: a full slot tells nobody who
+  holds its seats), and the patient still holds exactly that one booking (each is retried once
+  after recovery; any other answer fails the scenario).
 """
 
 from __future__ import annotations
@@ -138,10 +140,10 @@ def judge(evidence: Evidence) -> Verdict:
         verdict.violations.append(
             f"fresh bookings after the faults did not all get 201: {statuses}"
         )
-    unreclaimed = [o for o in retries if not _answered_with_the_stored_booking(o, evidence.stored)]
-    if unreclaimed:
+    doubled = [o for o in retries if not _refused_as_already_held(o, evidence.stored)]
+    if doubled:
         verdict.violations.append(
-            f"{len(unreclaimed)} retries of an unacknowledged booking did not get it back"
+            f"{len(doubled)} retries of an unacknowledged booking were not refused as held"
         )
     return verdict
 
@@ -156,9 +158,14 @@ def _confirmed_as_answered(outcome: Outcome, stored: dict[str, StoredBooking]) -
     )
 
 
-def _answered_with_the_stored_booking(retry: Outcome, stored: dict[str, StoredBooking]) -> bool:
-    """A retry of a booking that committed unacknowledged: 200, "already booked", same one."""
-    return retry.status == 200 and _confirmed_as_answered(retry, stored)
+def _refused_as_already_held(retry: Outcome, stored: dict[str, StoredBooking]) -> bool:
+    """A retry of a booking that committed unacknowledged: 409, and still one seat held."""
+    held = [
+        b
+        for b in stored.values()
+        if b.status == "CONFIRMED" and (b.user_id, b.slot_id) == (retry.user_id, retry.slot_id)
+    ]
+    return retry.status == 409 and retry.code in {"already_booked", "slot_full"} and len(held) == 1
 
 
 def _overbooked_slots(slots: list[SlotCount], acknowledged: list[Outcome]) -> list[int]:

@@ -58,10 +58,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         current = slot_selectors.slot_get(slot_id=slot.pk)
         return _booking_form(request, current, form, error=error)
 
-    if outcome.changed:
-        messages.success(request, "Booking confirmed. Keep the reference below.")
-    else:
-        messages.info(request, "You already hold a seat in this slot; no second seat was taken.")
+    messages.success(request, "Booking confirmed. Keep the reference below.")
     return redirect("pages:booking", reference=outcome.booking.reference)
 
 

@@ -59,7 +59,7 @@ class TestBook:
         assert response.status_code == 201
         assert response.json()["booking"]["user_id"] == "42"
 
-    def test_repeat_by_the_same_patient_answers_200_with_the_same_booking(
+    def test_repeat_by_the_same_patient_answers_409_without_the_reference(
         self, api_client, make_slot
     ):
         slot = make_slot()
@@ -67,11 +67,24 @@ class TestBook:
 
         again = post_json(api_client, "/api/book", {"userId": "u1", "slotId": slot.pk})
 
-        assert again.status_code == 200
-        assert again.json()["booking"]["reference"] == first["booking"]["reference"]
-        assert "already" in again.json()["message"]
+        body = assert_error(again, 409, "already_booked")
+        assert "already hold a seat" in body["message"]
+        assert "booking" not in body
+        assert first["booking"]["reference"] not in again.content.decode()
         slot.refresh_from_db()
         assert slot.booked_seats == 1
+
+    def test_a_full_slot_answers_the_same_to_a_seat_holder_and_to_anyone_else(
+        self, api_client, make_slot
+    ):
+        slot = make_slot(seats=1)
+        post_json(api_client, "/api/book", {"userId": "holder", "slotId": slot.pk})
+
+        holder = post_json(api_client, "/api/book", {"userId": "holder", "slotId": slot.pk})
+        stranger = post_json(api_client, "/api/book", {"userId": "nobody", "slotId": slot.pk})
+
+        assert_error(holder, 409, "slot_full")
+        assert holder.json() == stranger.json()
 
     def test_full_slot_answers_409_slot_full(self, api_client, make_slot):
         slot = make_slot(seats=1)

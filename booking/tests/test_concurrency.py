@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from booking import queries, services
-from booking.errors import SlotFullError
+from booking.errors import AlreadyBookedError, SlotFullError
 from booking.invariants import find_violations
 from booking.models import Booking
 from mediqueue.errors import MediQueueError
@@ -82,8 +82,7 @@ def test_same_patient_20_times_at_once_gets_one_booking(make_slot):
     results = run_together(jobs, threads=20)
 
     kinds = Counter(outcome_kind(r) for r in results)
-    assert kinds == {"booked": 1, "repeat": 19}
-    assert len({r.booking.reference for r in results}) == 1
+    assert kinds == {"booked": 1, "already_booked": 19}
     slot.refresh_from_db()
     assert slot.booked_seats == 1
     assert Booking.objects.filter(slot=slot).count() == 1
@@ -95,16 +94,20 @@ def test_interleaved_books_and_cancels_keep_the_counter_equal_to_confirmed_rows(
 
     def churn(patient: str):
         def job():
-            log = []
+            log, held = [], None
             for _ in range(6):
                 try:
-                    outcome = services.book(slot_id=slot.pk, user_id=patient)
+                    held = services.book(slot_id=slot.pk, user_id=patient).booking.reference
                     log.append("booked")
-                    if rng.random() < 0.7:
-                        services.cancel(reference=outcome.booking.reference)
-                        log.append("cancelled")
                 except SlotFullError:
                     log.append("full")
+                except AlreadyBookedError:
+                    assert held is not None, "told already booked without holding a seat"
+                    log.append("already_booked")
+                if held is not None and rng.random() < 0.7:
+                    services.cancel(reference=held)
+                    held = None
+                    log.append("cancelled")
             return log
 
         return job
@@ -174,16 +177,14 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         assert list(Booking.objects.values_list("user_id", flat=True)) == ["rival"]
         assert find_violations() == []
 
-    def test_the_same_patients_racing_repeat_gets_the_booking_that_won(self, make_slot):
+    def test_the_same_patients_racing_repeat_is_told_already_booked(self, make_slot):
         # The repeat's statement snapshot predates the winner's commit, so only the partial
-        # unique index can stop a second seat: it must, and the answer is the winner's booking.
+        # unique index can stop a second seat: it must, and the answer is already_booked.
         slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(
             make_slot, seats=5, rival_user="same-patient", user="same-patient"
         )
 
-        assert isinstance(outcome, services.BookingOutcome), outcome
-        assert outcome.changed is False
-        assert outcome.booking.reference == "rival-reference"
+        assert isinstance(outcome, AlreadyBookedError), outcome
         assert slot.booked_seats == 1
         assert Booking.objects.filter(slot=slot).count() == 1
         assert find_violations() == []

@@ -5,7 +5,12 @@ from django.test import override_settings
 from django.utils import timezone
 
 from booking import services
-from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
+from booking.errors import (
+    AlreadyBookedError,
+    BookingNotFoundError,
+    SlotClosedError,
+    SlotFullError,
+)
 from booking.models import Booking
 from slots.errors import SlotNotFoundError
 from slots.models import Slot
@@ -36,14 +41,17 @@ def test_booking_reference_is_long_random_and_url_safe(make_slot):
     assert all(c.isalnum() or c in "-_" for c in first)
 
 
-def test_same_patient_booking_again_gets_the_same_booking_and_no_second_seat(make_slot):
+def test_same_patient_booking_again_is_refused_without_the_booking(make_slot):
+    # The reference is the key to the booking: whoever knows a patient's userId must not get
+    # it back by booking again in their name.
     slot = make_slot(seats=3)
-    first = services.book(slot_id=slot.pk, user_id="patient-1")
+    services.book(slot_id=slot.pk, user_id="patient-1")
 
-    again = services.book(slot_id=slot.pk, user_id="patient-1")
+    with pytest.raises(AlreadyBookedError) as refused:
+        services.book(slot_id=slot.pk, user_id="patient-1")
 
-    assert again.changed is False
-    assert again.booking.reference == first.booking.reference
+    assert refused.value.code == "already_booked"
+    assert refused.value.http_status == 409
     slot.refresh_from_db()
     assert slot.booked_seats == 1
     assert Booking.objects.filter(slot=slot).count() == 1
@@ -61,14 +69,13 @@ def test_full_slot_refuses_a_new_patient_and_changes_nothing(make_slot):
     assert not Booking.objects.filter(user_id="second").exists()
 
 
-def test_patient_holding_a_seat_in_a_full_slot_gets_their_booking_back(make_slot):
+def test_a_full_slot_answers_full_to_its_seat_holders_too(make_slot):
+    # Otherwise "already booked" against "full" would tell a prober who holds a seat.
     slot = make_slot(seats=1)
-    first = services.book(slot_id=slot.pk, user_id="holder")
+    services.book(slot_id=slot.pk, user_id="holder")
 
-    again = services.book(slot_id=slot.pk, user_id="holder")
-
-    assert again.changed is False
-    assert again.booking.reference == first.booking.reference
+    with pytest.raises(SlotFullError):
+        services.book(slot_id=slot.pk, user_id="holder")
 
 
 def test_started_slot_is_closed_for_booking(make_slot):

@@ -137,12 +137,15 @@ def test_bookings_committed_for_clients_that_never_heard_back_are_reported_not_f
     assert (verdict.unacked, verdict.unanswered, verdict.passed) == (1, 0, True)
 
 
-def test_a_retry_of_an_unacknowledged_booking_must_get_that_booking_back_with_200():
+def test_a_retry_of_an_unacknowledged_booking_must_be_refused_as_already_held():
     stored = {**evidence().stored, "ref-gone": confirmed("gone", "ref-gone")}
-    reclaimed = Outcome("retry", "gone", SLOT, 200, "CONFIRMED", "ref-gone")
+    refused = Outcome("retry", "gone", SLOT, 409, "already_booked")
+    refused_full = Outcome("retry", "gone", SLOT, 409, "slot_full")
     second_seat = Outcome("retry", "gone", SLOT, 201, "CONFIRMED", "ref-new")
+    with_second_seat = {**stored, "ref-new": confirmed("gone", "ref-new")}
     outcomes = evidence().outcomes
 
-    assert judge(evidence(outcomes=[*outcomes, reclaimed], stored=stored)).passed
-    verdict = judge(evidence(outcomes=[*outcomes, second_seat], stored=stored))
-    assert "1 retries of an unacknowledged booking did not get it back" in verdict.violations
+    assert judge(evidence(outcomes=[*outcomes, refused], stored=stored)).passed
+    assert judge(evidence(outcomes=[*outcomes, refused_full], stored=stored)).passed
+    verdict = judge(evidence(outcomes=[*outcomes, second_seat], stored=with_second_seat))
+    assert "1 retries of an unacknowledged booking were not refused as held" in verdict.violations

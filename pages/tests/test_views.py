@@ -162,14 +162,17 @@ def test_booking_through_the_form_confirms_with_the_reference_and_a_cancel_butto
     assert slot.booked_seats == 1
 
 
-def test_booking_again_shows_the_same_booking_and_takes_no_second_seat(client, make_slot):
+def test_booking_again_says_so_on_the_form_without_the_booking(client, make_slot):
     slot = make_slot(seats=3)
     first = booking_services.book(slot_id=slot.pk, user_id="patient-7").booking
 
-    response = client.post(book_url(slot), {"patient": "patient-7"}, follow=True)
+    response = client.post(book_url(slot), {"patient": "patient-7"})
 
-    assert response.redirect_chain[-1][0] == booking_url(first.reference)
-    assert "You already hold a seat in this slot" in page(response)
+    assert response.status_code == 409
+    html = page(response)
+    assert "You already hold a seat in this slot" in html
+    assert first.reference not in html
+    assert first.reference not in response.get("Location", "")
     slot.refresh_from_db()
     assert slot.booked_seats == 1
 

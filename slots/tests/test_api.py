@@ -314,7 +314,9 @@ class TestSchemaCorsAndHealth:
             "/api/admin/doctors",
         } <= set(schema["paths"])
         book = schema["paths"]["/api/book"]["post"]["responses"]
-        assert {"200", "201", "400", "404", "409", "415", "503"} <= set(book)
+        assert {"201", "400", "404", "409", "415", "503"} <= set(book)
+        assert "200" not in book  # a repeat is 409 already_booked, never the booking again
+        assert "already_booked" in book["409"]["description"]
 
     def test_swagger_ui_is_served_offline(self, api_client, db):
         response = api_client.get("/api/docs")
