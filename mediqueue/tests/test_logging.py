@@ -3,6 +3,7 @@ import urllib.request
 
 import pytest
 
+from booking.models import Booking
 from mediqueue.tests.live_server import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,9 @@ def test_a_booking_logs_one_json_event_carrying_the_request_id(make_slot, tmp_pa
     booked = [e for e in events if e.get("event") == "booking_confirmed"]
     assert len(booked) == 1
     assert booked[0]["request_id"] == "req-abc-123"
-    assert booked[0]["reference"] == reference
+    assert booked[0]["booking_id"] == Booking.objects.get(reference=reference).pk
+    # The reference is the key to the booking: it must not be in any log line.
+    assert reference not in log_path.read_text()
     assert booked[0]["user_id"] == "patient-42"
     assert booked[0]["slot_id"] == slot.pk
     assert booked[0]["level"] == "INFO"
