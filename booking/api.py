@@ -28,8 +28,9 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     required=False,
     pattern=idempotency.KEY_PATTERN,
     description=(
-        "1 to 255 printable characters. A retry with the same key and the same request gets the "
-        "first answer again (header Idempotent-Replayed: true), for 24 hours."
+        "1 to 255 printable characters, best a random UUID. A key belongs to the patient "
+        "(booking) or the booking (cancel): a retry with the same key and the same request "
+        "gets the first answer again (header Idempotent-Replayed: true), for 24 hours."
     ),
 )
 _IDEMPOTENCY_ERRORS = {
@@ -37,13 +38,15 @@ _IDEMPOTENCY_ERRORS = {
 }
 
 
-def _respond(request, action) -> Response:
-    """Run ``action`` (returning an Answer), once per Idempotency-Key when the header is sent."""
+def _respond(request, action, *, scope: str) -> Response:
+    """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
+    header is sent."""
     raw_key = request.headers.get("Idempotency-Key")
     if raw_key is None:
         answer = action()
     else:
         answer = idempotency.answer_once(
+            scope=scope,
             key=idempotency.valid_key(raw_key),
             fingerprint=idempotency.request_fingerprint(
                 method=request.method, path=request.path, payload=request.data
@@ -104,7 +107,9 @@ class BookApi(PublicAPIView):
             )
             return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
 
-        return _respond(request, book)
+        return _respond(
+            request, book, scope=idempotency.key_scope("book", data.validated_data["userId"])
+        )
 
 
 class BookingDetailApi(PublicAPIView):
@@ -139,4 +144,4 @@ class BookingCancelApi(PublicAPIView):
             key = "cancelled" if outcome.changed else "already_cancelled"
             return _answer(outcome.booking, outcome.slot, key)
 
-        return _respond(request, cancel)
+        return _respond(request, cancel, scope=idempotency.key_scope("cancel", reference))

@@ -1,5 +1,9 @@
 """Idempotent retries: the same ``Idempotency-Key`` with the same request gets the first answer.
 
+A key belongs to a scope: the endpoint and the patient for a booking, the endpoint and the
+booking for a cancel. Another patient using the same key has a key of their own, and a key a
+stranger claimed first (with junk, or to squat it) never denies its owner.
+
 The key is claimed with an INSERT in a transaction that also runs the booking (or cancel) and
 stores its answer, all committed together. A retry that arrives while the first request is
 still running blocks on the key's unique index until that request commits, then replays its
@@ -60,13 +64,20 @@ def valid_key(raw: str) -> str:
     return raw
 
 
+def key_scope(*parts: str) -> str:
+    """The scope a key belongs to, as a digest: the table holds no userId nor reference."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
 def request_fingerprint(*, method: str, path: str, payload) -> str:
     canonical = json.dumps([method, path, payload], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def answer_once(*, key: str, fingerprint: str, action: Callable[[], Answer]) -> Answer:
-    """Run ``action`` once per key and store its answer, or replay the stored answer.
+def answer_once(
+    *, scope: str, key: str, fingerprint: str, action: Callable[[], Answer]
+) -> Answer:
+    """Run ``action`` once per key of ``scope`` and store its answer, or replay the stored one.
 
     Domain errors (4xx) are answers too and are stored; server-side failures (5xx, such as
     ``busy``) are not: the transaction rolls back, the key is free, and a retry runs again.
@@ -75,15 +86,15 @@ def answer_once(*, key: str, fingerprint: str, action: Callable[[], Answer]) -> 
 
     try:
         with transaction.atomic(durable=True):
-            if not _claim(key, fingerprint):
-                return _replay(key, fingerprint)
+            if not _claim(scope, key, fingerprint):
+                return _replay(scope, key, fingerprint)
             try:
                 answer = action()
             except MediQueueError as error:
                 if error.http_status >= 500:
                     raise
                 answer = Answer(error.http_status, error_body(error.code, error.message))
-            IdempotencyRecord.objects.filter(key=key).update(
+            IdempotencyRecord.objects.filter(scope=scope, key=key).update(
                 response_status=answer.status, response_body=json.dumps(answer.body)
             )
             return answer
@@ -93,7 +104,7 @@ def answer_once(*, key: str, fingerprint: str, action: Callable[[], Answer]) -> 
         raise
 
 
-def _claim(key: str, fingerprint: str) -> bool:
+def _claim(scope: str, key: str, fingerprint: str) -> bool:
     """Insert the key (or take over an expired one); False when a live record already holds it.
 
     The INSERT waits on a concurrent transaction holding the same key, up to the wait limit.
@@ -103,21 +114,26 @@ def _claim(key: str, fingerprint: str) -> bool:
         cursor.execute(
             """
             INSERT INTO booking_idempotencyrecord
-                (key, request_hash, response_status, response_body, created_at)
-            VALUES (%(key)s, %(hash)s, 0, '', now())
-            ON CONFLICT (key) DO UPDATE
+                (scope, key, request_hash, response_status, response_body, created_at)
+            VALUES (%(scope)s, %(key)s, %(hash)s, 0, '', now())
+            ON CONFLICT (scope, key) DO UPDATE
                 SET request_hash = excluded.request_hash, response_status = 0,
                     response_body = '', created_at = now()
                 WHERE booking_idempotencyrecord.created_at < %(expired_before)s
             RETURNING id
             """,
-            {"key": key, "hash": fingerprint, "expired_before": _expired_before()},
+            {
+                "scope": scope,
+                "key": key,
+                "hash": fingerprint,
+                "expired_before": _expired_before(),
+            },
         )
         return cursor.fetchone() is not None
 
 
-def _replay(key: str, fingerprint: str) -> Answer:
-    record = IdempotencyRecord.objects.get(key=key)
+def _replay(scope: str, key: str, fingerprint: str) -> Answer:
+    record = IdempotencyRecord.objects.get(scope=scope, key=key)
     if record.request_hash != fingerprint:
         raise IdempotencyMismatchError()
     return Answer(record.response_status, json.loads(record.response_body), replayed=True)

@@ -57,12 +57,20 @@ class IdempotencyRecord(models.Model):
     never find the one without the other.
     """
 
-    key = models.CharField(max_length=255, unique=True)
+    # Whose key it is: a digest of the endpoint and the patient (book) or the booking (cancel),
+    # so that one client's key never collides with, nor can be squatted by, another's.
+    scope = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
     # Text, not jsonb: a replay must repeat the first answer byte for byte, key order included.
     response_body = models.TextField()
     created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key_per_scope")
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status}"

@@ -51,16 +51,47 @@ class TestIdempotentBooking:
         assert again.json() == refused.json()
         assert not Booking.objects.filter(user_id="late").exists()
 
-    def test_the_same_key_with_another_request_answers_422(self, api_client, make_slot):
-        slot = make_slot(seats=3)
+    def test_the_same_patient_reusing_a_key_for_another_request_answers_422(
+        self, api_client, make_slot
+    ):
+        slot, other_slot = make_slot(seats=3), make_slot(seats=3)
         book_with_key(api_client, slot.pk, "p1", "key-2")
 
-        response = book_with_key(api_client, slot.pk, "someone-else", "key-2")
+        response = book_with_key(api_client, other_slot.pk, "p1", "key-2")
 
         assert_error(response, 422, "idempotency_mismatch")
-        assert not Booking.objects.filter(user_id="someone-else").exists()
+        assert not Booking.objects.filter(slot=other_slot).exists()
 
-    def test_a_key_reused_on_another_endpoint_answers_422(self, api_client, make_slot):
+    def test_keys_belong_to_their_patient_so_another_patients_key_never_collides(
+        self, api_client, make_slot
+    ):
+        slot = make_slot(seats=3)
+        mine = book_with_key(api_client, slot.pk, "p1", "key-2")
+
+        theirs = book_with_key(api_client, slot.pk, "someone-else", "key-2")
+
+        assert mine.status_code == theirs.status_code == 201
+        assert theirs.json()["booking"]["user_id"] == "someone-else"
+        assert mine.json()["booking"]["reference"] != theirs.json()["booking"]["reference"]
+
+    def test_a_key_claimed_first_by_a_stranger_does_not_deny_its_owner(
+        self, api_client, make_slot
+    ):
+        slot = make_slot(seats=3)
+        squatted = post_json(
+            api_client,
+            "/api/book",
+            {"userId": "squatter", "slotId": 10**12},  # no such slot: a 404, stored
+            HTTP_IDEMPOTENCY_KEY="owners-key",
+        )
+
+        owner = book_with_key(api_client, slot.pk, "owner", "owners-key")
+
+        assert squatted.status_code == 404
+        assert owner.status_code == 201
+        assert owner.json()["booking"]["user_id"] == "owner"
+
+    def test_a_key_used_to_book_is_independent_on_a_cancel(self, api_client, make_slot):
         slot = make_slot(seats=3)
         booked = book_with_key(api_client, slot.pk, "p1", "key-3").json()
         reference = booked["booking"]["reference"]
@@ -69,8 +100,21 @@ class TestIdempotentBooking:
             f"/api/bookings/{reference}/cancel", HTTP_IDEMPOTENCY_KEY="key-3"
         )
 
-        assert_error(response, 422, "idempotency_mismatch")
-        assert Booking.objects.get(reference=reference).status == "CONFIRMED"
+        assert response.status_code == 200
+        assert Booking.objects.get(reference=reference).status == "CANCELLED"
+
+    def test_cancel_keys_belong_to_their_booking(self, api_client, make_slot):
+        slot = make_slot(seats=3)
+        first = services.book(slot_id=slot.pk, user_id="a").booking.reference
+        second = services.book(slot_id=slot.pk, user_id="b").booking.reference
+
+        answers = [
+            api_client.post(f"/api/bookings/{ref}/cancel", HTTP_IDEMPOTENCY_KEY="cancel-key")
+            for ref in (first, second)
+        ]
+
+        assert [a.status_code for a in answers] == [200, 200]
+        assert Booking.objects.filter(status="CANCELLED").count() == 2
 
     def test_cancel_with_a_key_replays_its_answer(self, api_client, make_slot):
         slot = make_slot(seats=3)
@@ -98,10 +142,12 @@ class TestIdempotentBooking:
         book_with_key(api_client, slot.pk, "p1", "old-key")
         IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
 
-        reused = book_with_key(api_client, slot.pk, "p2", "old-key")
+        other_slot = make_slot(seats=3)
+
+        reused = book_with_key(api_client, other_slot.pk, "p1", "old-key")
 
         assert reused.status_code == 201
-        assert reused.json()["booking"]["user_id"] == "p2"
+        assert reused.json()["booking"]["slot_id"] == other_slot.pk
 
     def test_purge_deletes_only_expired_keys(self, api_client, make_slot):
         slot = make_slot(seats=3)
