@@ -1,11 +1,11 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from booking import idempotency, selectors, services
+from booking import idempotency, selectors, services, throttles
 from booking.idempotency import Answer
 from booking.serializers import BookingAnswerSerializer, BookInputSerializer, booking_answer
-from booking.throttles import BookPerClientThrottle, BookPerPatientThrottle
 from mediqueue.schema import error
 from slots.api import PublicAPIView
 
@@ -60,8 +60,6 @@ def _respond(request, action, *, scope: str) -> Response:
 
 
 class BookApi(PublicAPIView):
-    throttle_classes = (BookPerClientThrottle, BookPerPatientThrottle)
-
     @extend_schema(
         operation_id="book",
         request=BookInputSerializer,
@@ -82,7 +80,8 @@ class BookApi(PublicAPIView):
             413: error("payload_too_large"),
             **_IDEMPOTENCY_ERRORS,
             429: error(
-                "throttled: too many bookings from this client or patient; see Retry-After."
+                "throttled: too many requests from this client, or for this patient from this "
+                "client; see Retry-After."
             ),
             503: error(
                 "busy (the slot is contended) or unavailable (the database is restarting): "
@@ -99,7 +98,11 @@ class BookApi(PublicAPIView):
     )
     def post(self, request):
         data = BookInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        valid = data.is_valid()
+        # An invalid request counts against its client's limit too (its patient is unknown).
+        throttles.check_booking(request, patient=data.validated_data.get("userId"))
+        if not valid:
+            raise ValidationError(data.errors)
 
         def book() -> Answer:
             outcome = services.book(
@@ -133,12 +136,15 @@ class BookingCancelApi(PublicAPIView):
             400: error("invalid: a malformed Idempotency-Key."),
             409: error("slot_closed (the slot already started) or idempotency_in_progress."),
             **_IDEMPOTENCY_ERRORS,
+            429: error("throttled: too many requests from this client; see Retry-After."),
             503: error("busy"),
         },
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description="Cancel a booking; the seat is free at once. Repeating it is a no-op 200.",
     )
     def post(self, request, reference: str):
+        throttles.check_cancel(request)
+
         def cancel() -> Answer:
             outcome = services.cancel(reference=reference)
             key = "cancelled" if outcome.changed else "already_cancelled"

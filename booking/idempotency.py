@@ -74,9 +74,7 @@ def request_fingerprint(*, method: str, path: str, payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def answer_once(
-    *, scope: str, key: str, fingerprint: str, action: Callable[[], Answer]
-) -> Answer:
+def answer_once(*, scope: str, key: str, fingerprint: str, action: Callable[[], Answer]) -> Answer:
     """Run ``action`` once per key of ``scope`` and store its answer, or replay the stored one.
 
     Domain errors (4xx) are answers too and are stored; server-side failures (5xx, such as

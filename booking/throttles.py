@@ -1,39 +1,41 @@
-"""Rate limits on POST /api/book, counted in the shared cache (database, or Redis with
-REDIS_URL) so that every gunicorn worker sees the same counts.
+"""The rate limits on what patients write, the same for the API and the pages.
 
-Rates are read from settings on each request (not frozen at import as DRF's own are), so that
-an environment or a test can change them."""
+- per client address: every booking and cancel from one address (a script hammering us);
+- per client address and patient: bookings for one patient from one address (one patient's
+  retry loop). Keyed by the address too, so that nobody can spend a patient's allowance from
+  elsewhere and lock the real patient out.
+
+Both are counted in one round trip (``mediqueue.ratelimit``). Rates are read from settings on
+each request, so an environment or a test can change them.
+"""
+
+from __future__ import annotations
 
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
 
-from mediqueue.fields import PatientIdField
-
-
-class BookPerClientThrottle(SimpleRateThrottle):
-    """Per client address: one machine hammering the endpoint."""
-
-    scope = "book_per_client"
-
-    def get_rate(self):
-        return settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+from mediqueue.ratelimit import Count, client_address, enforce
 
 
-class BookPerPatientThrottle(SimpleRateThrottle):
-    """Per patient (userId): one patient retrying in a loop, from however many addresses."""
+def check_booking(request, *, patient: str | None) -> None:
+    """Count a booking request; ``patient`` is None when its userId was not valid (the request
+    then still counts against its client's limit)."""
+    address = client_address(request)
+    counts = _per_client(address)
+    if patient is not None and settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT:
+        counts.append(
+            Count(
+                "per_patient",
+                f"{address}\x00{patient}",
+                settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT,
+            )
+        )
+    enforce(counts)
 
-    scope = "book_per_patient"
 
-    def get_rate(self):
-        return settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT
+def check_cancel(request) -> None:
+    enforce(_per_client(client_address(request)))
 
-    def get_cache_key(self, request, view):
-        raw = request.data.get("userId") if isinstance(request.data, dict) else None
-        try:
-            patient = PatientIdField().to_internal_value(raw)
-        except Exception:  # an invalid userId is answered 400 by the view, not counted here
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": patient}
+
+def _per_client(address: str) -> list[Count]:
+    rate = settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT
+    return [Count("per_client", address, rate)] if rate else []

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadtests.server import patient_address
+
 # A patient's app waits this long for an answer before giving up.
 PATIENT_TIMEOUT_SECONDS = 10.0
 # After a failure a real client backs off a little instead of hammering a sick service.
@@ -70,7 +72,10 @@ def book(host: str, port: int, user_id: str, slot_id: int, *, kind: str, timeout
             "POST",
             "/api/book",
             body=booking_body(user_id, slot_id),
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                "X-Forwarded-For": patient_address(user_id),
+            },
         )
         response = connection.getresponse()
         status, raw = response.status, response.read()
@@ -136,6 +141,7 @@ def _raw_request(user_id: str, slot_id: int) -> bytes:
     body = booking_body(user_id, slot_id)
     head = (
         "POST /api/book HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"X-Forwarded-For: {patient_address(user_id)}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body

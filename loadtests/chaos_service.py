@@ -25,7 +25,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def production_env(database_url: str, *, workers: int) -> dict[str, str]:
-    """The load tests' production environment (rate limits off: the crowd is all 127.0.0.1)."""
+    """The load tests' production environment (each patient has an address of its own)."""
     return {
         **load_test_env(database_url),
         "DJANGO_SETTINGS_MODULE": "mediqueue.settings",

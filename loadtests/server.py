@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import socket
@@ -34,17 +35,24 @@ def free_port(candidates: range = LOADTEST_PORTS) -> int:
 def production_env(database_url: str) -> dict[str, str]:
     """Production settings with a secret key made for this run; no TLS proxy sits in front.
 
-    Rate limits are off: every simulated patient comes from 127.0.0.1, so a per-address limit
-    would refuse the crowd the run exists to send."""
+    The rate limits stay on, as in production. The load tests stand in for the proxy that
+    production has in front (MEDIQUEUE_NUM_PROXIES=1): each simulated patient sends its own
+    address in X-Forwarded-For (``patient_address``), so every limit is paid for and none is
+    hit by the crowd as a whole."""
     return {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
+        "MEDIQUEUE_NUM_PROXIES": "1",
     }
+
+
+def patient_address(user_id: str) -> str:
+    """The client address a simulated patient books from (always the same for one patient)."""
+    digest = hashlib.blake2b(user_id.encode(), digest_size=3).digest()
+    return "10." + ".".join(str(byte) for byte in digest)
 
 
 @contextmanager

@@ -122,18 +122,13 @@ MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", d
 # A benchmark-only URL (the "framework floor" of loadtests/bench.py); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
 
-# --- Cache (throttle counters): shared by every gunicorn worker ------------------------------
+# --- Shared state: rate-limit counters (mediqueue.ratelimit) -------------------------------
+# With REDIS_URL the counters live in Redis; without, in an UNLOGGED PostgreSQL table. Either
+# way every gunicorn worker (and every app node) shares them.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "mediqueue_cache",
-        }
     }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -163,16 +158,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MEDIQUEUE_MAX_BODY_BYTES", default=64 * 1
 
 
 # --- API ------------------------------------------------------------------------------------
-def _rate(value: str) -> str | None:
-    return None if value.strip().lower() in ("", "off", "none", "0") else value
+def _rate(name: str, default: str) -> str | None:
+    value = env.str(name, default).strip()
+    if value.lower() in ("", "off", "none", "0"):
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period.lower()[:1] not in "smhd" or not period:
+        raise ImproperlyConfigured(f"{name} looks like 600/min or off, not {value!r}")
+    return value
 
 
-# POST /api/book is limited per client address and per patient ("N/sec|min|hour|day"); "off"
-# disables a limit (the load tests do: their thousands of patients all come from 127.0.0.1).
-MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = _rate(env.str("MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT", "600/min"))
-MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = _rate(
-    env.str("MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT", "30/min")
-)
+# Booking and cancelling are rate-limited (booking.throttles), API and pages alike: per client
+# address, and per client address and patient ("N/sec|min|hour|day"; "off" disables one).
+MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = _rate("MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT", "600/min")
+MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = _rate("MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT", "30/min")
+# 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge) is
+# ignored. Behind N trusted reverse proxies (nginx: 1), the Nth entry from the right is used.
+MEDIQUEUE_NUM_PROXIES = env.int("MEDIQUEUE_NUM_PROXIES", default=0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -187,9 +189,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mediqueue.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge)
-    # is ignored. Behind N trusted reverse proxies, set N: the Nth hop from the right is used.
-    "NUM_PROXIES": env.int("MEDIQUEUE_NUM_PROXIES", default=0),
+    "NUM_PROXIES": MEDIQUEUE_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

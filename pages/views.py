@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import selectors as booking_selectors
 from booking import services as booking_services
+from booking import throttles
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
 from mediqueue.errors import MediQueueError
 from pages.forms import BookingForm, SlotFilterForm
@@ -47,7 +48,14 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         return _error_page(request, error)
 
     form = BookingForm(request.POST or None)
-    if request.method != "POST" or not form.is_valid():
+    if request.method != "POST":
+        return _booking_form(request, slot, form)
+    valid = form.is_valid()
+    try:
+        throttles.check_booking(request, patient=form.cleaned_data.get("patient"))
+    except MediQueueError as error:
+        return _error_page(request, error)
+    if not valid:
         return _booking_form(request, slot, form)
     try:
         outcome = booking_services.book(slot_id=slot.pk, user_id=form.cleaned_data["patient"])
@@ -76,9 +84,7 @@ def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError 
         {"slot": slot, "form": form, "error": error, "unavailable": unavailable},
         status=error.http_status if error else 200,
     )
-    for header, value in (error.headers() if error else {}).items():
-        response.headers[header] = value  # Retry-After when the slot is busy
-    return response
+    return _with_error_headers(response, error) if error else response
 
 
 @never_cache  # the reference in the URL is the key to the booking: keep the page out of caches
@@ -95,17 +101,19 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
     try:
+        throttles.check_cancel(request)
         outcome = booking_services.cancel(reference=reference)
     except BookingNotFoundError as error:
         return _error_page(request, error)
     except MediQueueError as error:
         booking = booking_selectors.booking_get(reference=reference)
-        return render(
+        response = render(
             request,
             "pages/booking_detail.html",
             {"booking": booking, "slot": booking.slot, "error": error},
             status=error.http_status,
         )
+        return _with_error_headers(response, error)
 
     if outcome.changed:
         messages.success(request, "Booking cancelled; the seat is free again.")
@@ -115,4 +123,11 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _error_page(request: HttpRequest, error: MediQueueError) -> HttpResponse:
-    return render(request, "pages/error.html", {"error": error}, status=error.http_status)
+    response = render(request, "pages/error.html", {"error": error}, status=error.http_status)
+    return _with_error_headers(response, error)
+
+
+def _with_error_headers(response: HttpResponse, error: MediQueueError) -> HttpResponse:
+    for header, value in error.headers().items():
+        response.headers[header] = value  # Retry-After when the slot is busy or when limited
+    return response

@@ -74,9 +74,7 @@ class TestIdempotentBooking:
         assert theirs.json()["booking"]["user_id"] == "someone-else"
         assert mine.json()["booking"]["reference"] != theirs.json()["booking"]["reference"]
 
-    def test_a_key_claimed_first_by_a_stranger_does_not_deny_its_owner(
-        self, api_client, make_slot
-    ):
+    def test_a_key_claimed_first_by_a_stranger_does_not_deny_its_owner(self, api_client, make_slot):
         slot = make_slot(seats=3)
         squatted = post_json(
             api_client,

@@ -48,8 +48,7 @@ def production_env(**overrides) -> dict[str, str]:
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": "live-server-test-secret-key-that-is-long-enough-0123456789",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": "off",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": "off",
+        "MEDIQUEUE_NUM_PROXIES": "1",
         "DJANGO_LOG_FORMAT": "plain",
         **overrides,
     }
@@ -105,12 +104,18 @@ def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overr
         log.close()
 
 
-def post_book(base_url: str, user_id: str, slot_id: int) -> tuple[int, str]:
-    """POST /api/book; the status and the answer's status (201) or error code."""
+def post_book(
+    base_url: str, user_id: str, slot_id: int, *, address: str | None = None
+) -> tuple[int, str]:
+    """POST /api/book from the patient's own address (or ``address``, as the proxy the
+    server is told of would say); the status and the answer's status (201) or error code."""
     request = urllib.request.Request(
         f"{base_url}/api/book",
         data=json.dumps({"userId": user_id, "slotId": slot_id}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "X-Forwarded-For": address or loadtest_server.patient_address(user_id),
+        },
         method="POST",
     )
     try:

@@ -1,0 +1,175 @@
+"""Fixed-window rate limits that hold under load and cost one store round trip per request.
+
+Every limit a request is subject to is counted in a single round trip: one statement on
+PostgreSQL (an UNLOGGED table, see migration 0002), or one Lua script on Redis when
+``REDIS_URL`` is set. A live counter is never evicted: the counters of a cache (Django's
+database cache culled a third of its 300 entries, alphabetically, whenever it was full) could
+be wiped by anyone who made enough other counters.
+
+Why not a library: django-ratelimit and DRF's throttles count through Django's cache (one
+round trip per limit, and the database cache evicts); ``limits`` has no PostgreSQL store and
+also counts each limit separately. What is needed here is small: a counter per (limit, who),
+a window that starts with the first hit, and the seconds until it ends.
+
+A window starts at a counter's first hit and lasts the rate's period; hits refused in it are
+counted too, which does not lengthen it. Expired counters are deleted now and then by the
+requests themselves (``PURGE_EVERY``), so the table holds at most the clients of the last
+few minutes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import random
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+from mediqueue.errors import MediQueueError
+
+# About one request in this many also deletes the expired counters of every client.
+PURGE_EVERY = 1000
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class RateLimitedError(MediQueueError):
+    code = "throttled"
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(
+            f"Too many requests from here. Please wait {self.retry_after} seconds and retry."
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+@dataclass(frozen=True)
+class Count:
+    """One hit on one limit: ``limit`` names it, ``ident`` says who (an address, or an
+    address and a patient), ``rate`` is "N/s|min|hour|day"."""
+
+    limit: str
+    ident: str
+    rate: str
+
+    @property
+    def allowed_hits(self) -> int:
+        return int(self.rate.partition("/")[0])
+
+    @property
+    def period_seconds(self) -> int:
+        unit = self.rate.partition("/")[2].strip().lower()
+        return _PERIODS[unit[:1]]
+
+    @property
+    def key(self) -> str:
+        # A digest: any ident (a userId may hold spaces, emoji, anything) makes a valid key of
+        # fixed length, and the store holds no patient id in clear.
+        digest = hashlib.blake2b(self.ident.encode(), digest_size=16).hexdigest()
+        return f"rl:{self.limit}:{digest}"
+
+
+def enforce(counts: list[Count]) -> None:
+    """Count a hit on every limit in ``counts`` (one round trip); raise RateLimitedError when
+    any of them is exceeded, with the seconds until the last exceeded window ends."""
+    if not counts:
+        return
+    waits = [
+        seconds_left
+        for count, (hits, seconds_left) in zip(counts, hit(counts), strict=True)
+        if hits > count.allowed_hits
+    ]
+    if waits:
+        raise RateLimitedError(math.ceil(max(waits)))
+
+
+def hit(counts: list[Count]) -> list[tuple[int, float]]:
+    """Count one hit on each counter; return (hits in the window, seconds left in it) each."""
+    if settings.REDIS_URL:
+        return _hit_redis(counts)
+    return _hit_postgresql(counts)
+
+
+# Rows are locked in key order, so two requests sharing counters never deadlock.
+_HIT_SQL = """
+INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
+SELECT t.key, now() + make_interval(secs => t.period), 1
+FROM unnest(%(keys)s::text[], %(periods)s::int[]) AS t(key, period)
+ORDER BY t.key
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
+    window_ends_at = CASE WHEN c.window_ends_at <= now() THEN excluded.window_ends_at
+                          ELSE c.window_ends_at END
+RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8
+"""
+
+_PURGE_SQL = "DELETE FROM mediqueue_ratelimit WHERE window_ends_at <= now()"
+
+
+def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
+    keys = [count.key for count in counts]
+    with connection.cursor() as cursor:
+        if random.random() < 1 / PURGE_EVERY:
+            cursor.execute(_PURGE_SQL)
+        cursor.execute(
+            _HIT_SQL, {"keys": keys, "periods": [count.period_seconds for count in counts]}
+        )
+        by_key = {key: (hits, seconds_left) for key, hits, seconds_left in cursor.fetchall()}
+    return [by_key[key] for key in keys]
+
+
+# INCR, and start the window on the first hit; a key found without an expiry (a crash between
+# the two calls of an older version, or a manual SET) gets one too, so no counter is forever.
+_HIT_LUA = """
+local results = {}
+for i, key in ipairs(KEYS) do
+  local hits = redis.call('INCR', key)
+  local ttl = redis.call('PTTL', key)
+  if hits == 1 or ttl < 0 then
+    redis.call('PEXPIRE', key, ARGV[i])
+    ttl = tonumber(ARGV[i])
+  end
+  results[#results + 1] = hits
+  results[#results + 1] = ttl
+end
+return results
+"""
+
+
+def _hit_redis(counts: list[Count]) -> list[tuple[int, float]]:
+    script = _redis_script(settings.REDIS_URL)
+    flat = script(
+        keys=[count.key for count in counts],
+        args=[count.period_seconds * 1000 for count in counts],
+    )
+    return [(int(flat[i]), int(flat[i + 1]) / 1000) for i in range(0, len(flat), 2)]
+
+
+@functools.cache
+def _redis_script(url: str):
+    import redis
+
+    return redis.Redis.from_url(url).register_script(_HIT_LUA)
+
+
+def client_address(request) -> str:
+    """The address of the client, as the limits and the logs should see it.
+
+    With no proxy declared (``MEDIQUEUE_NUM_PROXIES=0``) it is the connection's peer, and
+    X-Forwarded-For, which any client can write, is ignored. Behind N proxies, each appending
+    the address it saw, it is the Nth entry from the right: the one our outermost proxy wrote.
+    """
+    remote_address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.MEDIQUEUE_NUM_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if not proxies or not forwarded:
+        return remote_address
+    addresses = forwarded.split(",")
+    return addresses[-min(proxies, len(addresses))].strip()
