@@ -23,9 +23,13 @@ COLUMNS = [
     "cancelled_at",
 ]
 
-# A cell starting with one of these is run as a formula by spreadsheets; patient ids are typed by
-# patients, so such a cell could carry a formula into the clinic's spreadsheet (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these is run as a formula by spreadsheets (OWASP's list, with the
+# full-width forms spreadsheets also accept); patient ids are typed by patients, so such a cell
+# could carry a formula into the clinic's spreadsheet (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+# What a spreadsheet skips before it looks at the first character: spaces, a byte-order mark
+# and the zero-width characters.
+_SKIPPED_IN_FRONT = " \ufeff\u200b\u200c\u200d\u2060"
 
 
 def write_bookings_csv(bookings: Iterable[Booking], out: TextIO) -> None:
@@ -50,7 +54,8 @@ def write_bookings_csv(bookings: Iterable[Booking], out: TextIO) -> None:
 
 
 def _inert(text: str) -> str:
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    """The text with a leading apostrophe (shown as text, never run) if it could be a formula."""
+    return f"'{text}" if text.lstrip(_SKIPPED_IN_FRONT).startswith(_FORMULA_STARTS) else text
 
 
 def _local_iso(moment) -> str:
