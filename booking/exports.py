@@ -26,7 +26,7 @@ COLUMNS = [
 # A cell starting with one of these is run as a formula by spreadsheets (OWASP's list, with the
 # full-width forms spreadsheets also accept); patient ids are typed by patients, so such a cell
 # could carry a formula into the clinic's spreadsheet (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # What a spreadsheet skips before it looks at the first character: spaces, a byte-order mark
 # and the zero-width characters.
 _SKIPPED_IN_FRONT = " \ufeff\u200b\u200c\u200d\u2060"

@@ -49,7 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "log_request_id.middleware.RequestIDMiddleware",
+    "mediqueue.middleware.SafeRequestIDMiddleware",
+    "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -230,9 +231,9 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 
-# JSON lines, one per event, each with the request id (taken from an incoming X-Request-ID or
-# made up, and returned in the response's X-Request-ID). Set DJANGO_LOG_FORMAT=plain to read
-# them as text in a terminal.
+# JSON lines, one per event, each with the request id (taken from an incoming X-Request-ID when
+# it is at most 64 of [A-Za-z0-9._-], else made up; returned in the response's X-Request-ID).
+# Set DJANGO_LOG_FORMAT=plain to read them as text in a terminal.
 LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
 REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"

@@ -1,0 +1,41 @@
+"""Middleware every request passes through before any view."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse, JsonResponse
+from log_request_id.middleware import RequestIDMiddleware
+
+from mediqueue.api import error_body
+
+# What an id from the client may look like to be kept: it goes into every log line of the
+# request, so nothing that could forge a line, break a log parser or carry a payload.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class SafeRequestIDMiddleware(RequestIDMiddleware):
+    """django-log-request-id, keeping the client's X-Request-ID only when it looks safe."""
+
+    def _get_request_id(self, request) -> str:
+        offered = request.META.get(self.request_id_header, "")
+        if _SAFE_REQUEST_ID.fullmatch(offered):
+            return offered
+        return self._generate_id()
+
+
+class RefuseChunkedBodiesMiddleware:
+    """411 for a body sent in chunks: Django reads exactly CONTENT_LENGTH bytes of a body, so a
+    chunked one (no Content-Length) would be read as empty and the request misjudged. Behind
+    the nginx of deploy/ this never happens: nginx buffers the body and forwards its length."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            message = "Send the request body with a Content-Length, not in chunks."
+            if request.path.startswith("/api/"):
+                return JsonResponse(error_body("length_required", message), status=411)
+            return HttpResponse(message, status=411, content_type="text/plain")
+        return self.get_response(request)
