@@ -3,6 +3,7 @@ from functools import partial
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import F
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
@@ -10,6 +11,7 @@ from booking.models import Booking
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots import admin_pages, services
+from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 
 
@@ -30,15 +32,35 @@ class SlotAdminForm(forms.ModelForm):
             raise forms.ValidationError("A slot can start at most ten years from now.")
         return start_time
 
-    def clean_total_seats(self):
-        total_seats = self.cleaned_data["total_seats"]
-        booked = self.instance.booked_seats if self.instance.pk else 0
-        if total_seats < booked:
-            raise forms.ValidationError(
-                f"{booked} seats are already booked: total seats cannot go below that. "
-                "Cancel bookings first to shrink the slot."
+    def clean(self):
+        """Check the change against the slot as it is under its lock, held from here until the
+        admin's transaction (which also writes the log entry) commits: no booking can land
+        between this check and the save."""
+        cleaned = super().clean()
+        if self.instance.pk is None or self.errors:
+            return cleaned
+        if "start_time" not in self.changed_data:
+            # The form shows whole seconds: an unchanged start keeps the stored one, microseconds
+            # and all, rather than counting as a move.
+            cleaned["start_time"] = self.instance.start_time
+        try:
+            services.check_slot_change(
+                lock_slot(self.instance.pk),
+                doctor_id=cleaned["doctor"].pk,
+                start_time=cleaned["start_time"],
+                duration_minutes=cleaned["duration_minutes"],
+                total_seats=cleaned["total_seats"],
             )
-        return total_seats
+        except MediQueueError as error:
+            raise forms.ValidationError(error.message) from error
+        return cleaned
+
+
+class _ChangeRefused(Exception):
+    """Raised out of save_model so that the admin's transaction rolls back, log entry and all."""
+
+    def __init__(self, error: MediQueueError):
+        self.error = error
 
 
 class BookingInline(admin.TabularInline):
@@ -94,6 +116,14 @@ class SlotAdmin(AuditedAdmin):
     def available(self, slot: Slot) -> int:
         return slot.available_seats
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _ChangeRefused as refused:
+            # The transaction rolled back: nothing saved, nothing logged. Show the slot as it is.
+            messages.error(request, f"Nothing was saved: {refused.error.message}")
+            return redirect(request.path)
+
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
@@ -107,5 +137,6 @@ class SlotAdmin(AuditedAdmin):
                 total_seats=obj.total_seats,
             )
         except MediQueueError as error:
-            # Bookings raced in between the form check and the lock: nothing was saved.
-            messages.error(request, error.message)
+            # The form checked under the slot's lock, so this should not happen; if it does,
+            # the whole change must fail rather than be logged as a success.
+            raise _ChangeRefused(error) from error

@@ -11,7 +11,7 @@ from django.utils import timezone
 from psycopg import errors as pg_errors
 
 from mediqueue.audit import record_event
-from mediqueue.errors import MediQueueError
+from mediqueue.errors import ConflictError, MediQueueError
 from slots.errors import DoctorNotFoundError, SlotExistsError
 from slots.locks import lock_slot
 from slots.models import Doctor, Slot
@@ -67,25 +67,56 @@ def slot_create(
     return slot
 
 
-class SeatsBelowBookedError(MediQueueError):
-    code = "invalid"
-    default_message = "Total seats cannot go below the number of seats already booked."
+class SlotChangeRefusedError(ConflictError):
+    code = "slot_change_refused"
+    default_message = "This change would break the slot's bookings."
+
+
+def check_slot_change(
+    slot: Slot, *, doctor_id: int, start_time: datetime, duration_minutes: int, total_seats: int
+) -> None:
+    """Refuse a change that would break the slot's bookings. ``slot`` must be locked
+    (``lock_slot``), so that no booking lands between this check and the write.
+
+    Patients booked a doctor at a time: a booked slot keeps its doctor, start and length (a
+    slot moved into the past could not even be cancelled any more), and its seats never go
+    below those booked. Seats may always be added."""
+    booked = slot.booked_seats
+    if booked and (
+        doctor_id != slot.doctor_id
+        or start_time != slot.start_time
+        or duration_minutes != slot.duration_minutes
+    ):
+        patients = "1 patient has" if booked == 1 else f"{booked} patients have"
+        raise SlotChangeRefusedError(
+            f"{patients} booked this slot: its doctor, start time and duration cannot change. "
+            "Cancel the bookings first, or create a new slot."
+        )
+    if total_seats < booked:
+        raise SlotChangeRefusedError(
+            f"{booked} seats are already booked: total seats cannot go below that. "
+            "Cancel bookings first to shrink the slot."
+        )
 
 
 def slot_update(
     *, slot_id: int, doctor_id: int, start_time: datetime, duration_minutes: int, total_seats: int
 ) -> Slot:
-    """Change a slot, re-checking capacity under the slot's lock so that no booking can land
-    between the check and the write. Not durable: the admin runs it inside the transaction
-    that also records its log entry, and the lock is then held until that one commits."""
+    """Change a slot, checked under the slot's lock (``check_slot_change``) so that no booking
+    can land between the check and the write. Not durable: the admin runs it inside the
+    transaction that also records its log entry, and the lock is then held until that one
+    commits."""
+    change = {
+        "doctor_id": doctor_id,
+        "start_time": start_time,
+        "duration_minutes": duration_minutes,
+        "total_seats": total_seats,
+    }
     with transaction.atomic():
         slot = lock_slot(slot_id)
-        if total_seats < slot.booked_seats:
-            raise SeatsBelowBookedError()
-        slot.doctor_id = doctor_id
-        slot.start_time = start_time
-        slot.duration_minutes = duration_minutes
-        slot.total_seats = total_seats
+        check_slot_change(slot, **change)
+        for field, value in change.items():
+            setattr(slot, field, value)
         slot.save(update_fields=["doctor", "start_time", "duration_minutes", "total_seats"])
     transaction.on_commit(slot_listing_changed)
     return slot
