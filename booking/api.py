@@ -1,3 +1,5 @@
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -59,6 +61,12 @@ def _respond(request, action, *, scope: str) -> Response:
     return response
 
 
+# Answers of these endpoints carry the booking reference, the key to the booking: no cache,
+# shared or private, may keep one.
+_NEVER_STORED = method_decorator(never_cache, name="dispatch")
+
+
+@_NEVER_STORED
 class BookApi(PublicAPIView):
     @extend_schema(
         operation_id="book",
@@ -115,6 +123,7 @@ class BookApi(PublicAPIView):
         )
 
 
+@_NEVER_STORED
 class BookingDetailApi(PublicAPIView):
     @extend_schema(
         operation_id="bookings_retrieve",
@@ -126,6 +135,7 @@ class BookingDetailApi(PublicAPIView):
         return Response(answer.body, status=answer.status)
 
 
+@_NEVER_STORED
 class BookingCancelApi(PublicAPIView):
     @extend_schema(
         operation_id="bookings_cancel",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "axes",
     "mediqueue",
     "slots",
@@ -54,6 +56,7 @@ MIDDLEWARE = [
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -237,16 +240,43 @@ CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
 
+# Content-Security-Policy on every answer: scripts, styles, images and fonts from our own origin
+# only, nothing inline (the pages draw their seat bars in SVG rather than with inline styles),
+# no framing, no plugins, forms posting only to us. The API docs relax styles alone (Swagger
+# UI's page has a <style> block); their scripts stay as strict.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "manifest-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+    },
+}
+
 # --- Production hardening (python manage.py check --deploy) --------------------------------
-if not DEBUG:
+# A client can write X-Forwarded-Proto: only a proxy we were told of (MEDIQUEUE_NUM_PROXIES)
+# says whether the request came over HTTPS.
+if MEDIQUEUE_NUM_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Preloading HSTS is a commitment browsers keep for months after the header is gone, so it is
+# the deployer's choice (DJANGO_SECURE_HSTS_PRELOAD=1), not a default; check --deploy would
+# otherwise ask for it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
+    # Preloading is a commitment browsers keep for months even after the header goes: opt in.
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"

@@ -157,7 +157,7 @@ def test_overview_shows_fill_bars_highlights_full_slots_and_totals_per_day(
 
     assert "Dr. Popular" in html and "Cardiology" in html
     assert f'<li class="overview-slot is-full" data-slot-id="{full.pk}">' in html
-    assert 'style="width: 100%"' in html and 'style="width: 0%"' in html
+    assert '<rect width="100"' in html and '<rect width="0"' in html
     assert "<strong>1/5</strong> seats booked (20%)" in html
     assert '<strong class="day-full-count">1</strong> full' in html
     assert html.count('class="overview-day') == 7  # today and the next six days
