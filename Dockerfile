@@ -1,16 +1,20 @@
 FROM python:3.11-slim
 
+# Production settings: DEBUG is off unless asked for, and the service refuses to start without
+# DJANGO_SECRET_KEY and DATABASE_URL (mediqueue/wsgi.py). It listens on all interfaces of its
+# container only because nginx, in front of it, reaches it there (docker-compose.yml publishes
+# nginx, never this port).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    DJANGO_DEBUG=0 \
     MEDIQUEUE_BIND=0.0.0.0:8000
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --no-cache-dir -e .
 COPY . .
-# collectstatic only reads settings; a throwaway key and URL keep it from touching a database.
-RUN DJANGO_DEBUG=0 DJANGO_SECRET_KEY=collectstatic-only DATABASE_URL=postgres://unused/unused \
-    python manage.py collectstatic --noinput
+# Settings start nothing on import, so collecting static files needs no database and no key.
+RUN DJANGO_SETTINGS_MODULE=mediqueue.settings python -m django collectstatic --noinput
 
 RUN useradd --create-home mediqueue
 USER mediqueue

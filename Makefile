@@ -11,10 +11,15 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench loadtest
-.PHONY: chaos
+.PHONY: chaos dev
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
+
+# For working on the code: Django's development server, DEBUG on, reloading on every change.
+dev: $(INSTALLED)
+	$(PY) manage.py migrate --verbosity 0
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALLED)
 	$(PY) -m pytest --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)

@@ -5,6 +5,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediqueue.settings")
+    from mediqueue.launcher import prepare_local_environment
+
+    prepare_local_environment()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -119,7 +119,7 @@ def server_env(database_url: str) -> dict[str, str]:
 
 def prepare(env: dict[str, str], password: str) -> None:
     manage(env, "migrate", "--noinput", "--verbosity", "0")
-    manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+    manage(env, "collectstatic_if_changed")
     manage(env, "seed_demo")
     manage(
         {**env, "DJANGO_SUPERUSER_PASSWORD": password},

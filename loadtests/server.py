@@ -95,10 +95,14 @@ def gunicorn_server(
 
 
 def wait_until_ready(
-    base_url: str, process: subprocess.Popen | None = None, log_path: Path | None = None
+    base_url: str,
+    process: subprocess.Popen | None = None,
+    log_path: Path | None = None,
+    *,
+    seconds: float = 60,
 ) -> None:
     """Wait for /readyz (the database answers); fail early if the server process died."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             log = log_path.read_text()[-3000:] if log_path else ""
@@ -110,7 +114,7 @@ def wait_until_ready(
         except OSError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{base_url} did not become ready within 60 s")
+    raise RuntimeError(f"{base_url} did not become ready within {seconds:.0f} s")
 
 
 def stop(process: subprocess.Popen) -> None:

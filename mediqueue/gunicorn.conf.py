@@ -1,11 +1,11 @@
 """gunicorn settings for MediQueue; every value can be overridden from the environment.
 
 Run: gunicorn -c mediqueue/gunicorn.conf.py mediqueue.wsgi
+with DATABASE_URL and DJANGO_SECRET_KEY set (``make run`` sets both up locally).
 """
 
 import multiprocessing
 import os
-from pathlib import Path
 
 bind = os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000")
 # Measured with `make bench` on 2 cores (README, "Performance"): sync workers at 2 x cores + 1
@@ -31,16 +31,3 @@ proc_name = "mediqueue"
 control_socket_disable = True
 
 raw_env = ["DJANGO_SETTINGS_MODULE=mediqueue.settings"]
-
-
-def on_starting(server):
-    """Start the embedded database in the master, before any worker exists.
-
-    Workers then inherit DATABASE_URL and only connect: they never start or stop the server,
-    so several workers share it safely and a killed worker cannot stop it.
-    """
-    if not os.environ.get("DATABASE_URL"):
-        from mediqueue.embedded_db import embedded_database_url
-
-        data_dir = Path(__file__).resolve().parent.parent / ".mediqueue"
-        os.environ["DATABASE_URL"] = embedded_database_url(data_dir)

@@ -1,31 +1,32 @@
 """MediQueue settings: everything that differs between machines comes from the environment.
 
-Development defaults are safe to run as they are (``make run``). Production is
-``DJANGO_DEBUG=0`` plus ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` and ``DATABASE_URL``;
-it refuses to start with the development secret key.
+Importing them starts nothing and writes nothing. The defaults are production's: DEBUG off, no
+public secret key. A deployment gives ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS`` and
+``DATABASE_URL``; ``mediqueue.wsgi`` refuses to serve without the key and the database. The
+project's own entry points (manage.py, the tests, ``make run``) set up a local database and key
+first (``mediqueue.launcher``); ``make dev`` adds ``DJANGO_DEBUG=1``.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import unquote
 
-import dj_database_url
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = BASE_DIR / ".mediqueue"
-
 env = environ.Env()
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Local state of make run: the embedded database, its secret key, the admin's credentials.
+DATA_DIR = Path(env.str("MEDIQUEUE_DATA_DIR", default=str(BASE_DIR / ".mediqueue")))
 
-_DEVELOPMENT_SECRET_KEY = "django-insecure-mediqueue-development-only"
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_DEVELOPMENT_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEVELOPMENT_SECRET_KEY:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0: the development key is public."
-    )
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+# Without DJANGO_SECRET_KEY (a management command run by hand, say) a key made up for this
+# process alone: never a key anyone else knows. Serving requires a real one (mediqueue.wsgi).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or get_random_secret_key()
 
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -88,27 +89,25 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-# DATABASE_URL wins; without it the embedded PostgreSQL under .mediqueue/ is started (or
-# joined) and its URL exported, so that child processes share this server instead of each
-# managing one of their own.
+# DATABASE_URL, always: the project's entry points export the embedded server's when none is
+# configured (mediqueue.launcher). Without one, any query fails with "settings.DATABASES is
+# improperly configured", and nothing is started behind anyone's back.
 DATABASE_URL = env.str("DATABASE_URL", default="")
-USING_EMBEDDED_DATABASE = not DATABASE_URL
-if USING_EMBEDDED_DATABASE:
-    import os
-
-    from mediqueue.embedded_db import embedded_database_url
-
-    DATABASE_URL = embedded_database_url(DATA_DIR)
-    os.environ["DATABASE_URL"] = DATABASE_URL
-
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL,
-        # Persistent connections: a booking should not pay for a new connection.
-        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=60),
-        conn_health_checks=True,
-    )
-}
+USING_EMBEDDED_DATABASE = env.bool("MEDIQUEUE_EMBEDDED_DATABASE", default=False)
+if DATABASE_URL:
+    _database = env.db_url_config(DATABASE_URL)
+    # A Unix socket directory travels percent-encoded in the URL's host part.
+    _database["HOST"] = unquote(_database.get("HOST", ""))
+    DATABASES = {
+        "default": {
+            **_database,
+            # Persistent connections: a booking should not pay for a new connection.
+            "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+else:
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Booking --------------------------------------------------------------------------------
@@ -269,7 +268,9 @@ if MEDIQUEUE_NUM_PROXIES:
 # otherwise ask for it.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if not DEBUG:
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # HTTPS comes from the TLS proxy in front: without one declared, a redirect to https://
+    # would lead nowhere (make run, tests on loopback), so it is on by default only behind one.
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=MEDIQUEUE_NUM_PROXIES > 0)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True

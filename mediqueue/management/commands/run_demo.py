@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = (
         "Migrate, load demo data once, make sure an admin exists, then serve MediQueue with "
-        "gunicorn (on the embedded PostgreSQL unless DATABASE_URL is set)."
+        "gunicorn and production settings (on the embedded PostgreSQL unless DATABASE_URL is "
+        "set)."
     )
 
     def add_arguments(self, parser):
@@ -19,19 +20,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        # DEBUG is off, so the static files are served from STATIC_ROOT, as in production.
+        call_command("collectstatic_if_changed")
         call_command("seed_demo")
         call_command("ensure_admin")
 
         base = f"http://{bind}"
         database = "embedded (.mediqueue/)" if settings.USING_EMBEDDED_DATABASE else "DATABASE_URL"
         self.stdout.write(
-            self.style.SUCCESS("\nMediQueue is starting:")
+            self.style.SUCCESS("\nMediQueue is starting (production settings, DEBUG off):")
             + f"\n  Patients  {base}/"
             + f"\n  API       {base}/api/slots"
             + f"\n  API docs  {base}/api/docs"
             + f"\n  Admin     {base}/admin/   (credentials above)"
             + f"\n  Database  {database}"
-            + "\nPress Ctrl+C to stop.\n"
+            + "\nPress Ctrl+C to stop. (make dev serves with DEBUG and autoreload instead.)\n"
         )
         self.stdout.flush()
         server = subprocess.Popen(
@@ -46,6 +49,12 @@ class Command(BaseCommand):
                 "mediqueue.wsgi:application",
             ],
             cwd=settings.BASE_DIR,
+            env={
+                **os.environ,
+                "DJANGO_DEBUG": "0",
+                # Plain HTTP on this machine: no TLS proxy in front to redirect to.
+                "DJANGO_SECURE_SSL_REDIRECT": os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "0"),
+            },
         )
 
         def stop(signum, frame):

@@ -1,0 +1,79 @@
+"""make run: the demo served as patients get it (production settings, DEBUG off), and the
+admin's password shown once only."""
+
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from loadtests import server
+from mediqueue.tests.live_server import current_database_url, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_make_run_serves_with_debug_off(tmp_path):
+    # Finding 8: make run served with DEBUG on, and its 404 page listed every URL pattern.
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"},
+        "DATABASE_URL": current_database_url(),
+        "DJANGO_SECRET_KEY": "run-demo-test-key-long-enough-for-the-checks-0123456789",
+        "MEDIQUEUE_DATA_DIR": str(tmp_path),
+        "MEDIQUEUE_BIND": f"127.0.0.1:{port}",
+    }
+    demo = subprocess.Popen(
+        [sys.executable, "manage.py", "run_demo"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        # The first run on a fresh clone collects (and compresses) the static files first.
+        server.wait_until_ready(base_url, demo, seconds=240)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"{base_url}/no-such-page", timeout=10)
+        page = missing.value.read().decode()
+        with urllib.request.urlopen(f"{base_url}/", timeout=10) as board:
+            board_page = board.read().decode()
+    finally:
+        server.stop(demo)
+    output = demo.stdout.read()
+
+    assert missing.value.code == 404
+    assert "URLconf" not in page and "Django tried these URL patterns" not in page
+    assert "Dr. Amara Okafor" in board_page  # demo data, served with the collected static files
+    assert "production settings, DEBUG off" in output
+    assert re.search(r"with password \S+", output)
+
+
+def test_the_admin_password_is_shown_once_then_only_where_it_is_kept(tmp_path, monkeypatch):
+    from mediqueue.management.commands import ensure_admin
+
+    credentials = tmp_path / "admin-credentials.txt"
+    monkeypatch.setattr(ensure_admin, "CREDENTIALS_FILE", credentials)
+    first, second = (_ensure_admin() for _ in range(2))
+
+    password = re.search(r"^password=(\S+)$", credentials.read_text(), re.M).group(1)
+    token = re.search(r"^token=(\S+)$", credentials.read_text(), re.M).group(1)
+    assert password in first
+    assert password not in second and token not in second
+    assert str(credentials) in second
+    assert credentials.stat().st_mode & 0o777 == 0o600
+
+
+def _ensure_admin() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("ensure_admin", stdout=out)
+    return out.getvalue()
