@@ -5,23 +5,15 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from booking import idempotency, selectors, services, throttles
+from booking import idempotency, messages, selectors, services, throttles
 from booking.idempotency import Answer
 from booking.serializers import BookingAnswerSerializer, BookInputSerializer, booking_answer
+from mediqueue.api import PublicAPIView
 from mediqueue.schema import error
-from slots.api import PublicAPIView
-
-_MESSAGES = {
-    "booked": "Booking confirmed.",
-    "cancelled": "Booking cancelled; the seat is free again.",
-    "already_cancelled": "This booking was already cancelled.",
-    "found": "Booking found.",
-}
 
 
-def _answer(booking, slot, message_key: str, http_status=status.HTTP_200_OK) -> Answer:
-    body = booking_answer(message=_MESSAGES[message_key], booking=booking, slot=slot)
-    return Answer(http_status, body)
+def _answer(booking, slot, message: str, http_status=status.HTTP_200_OK) -> Answer:
+    return Answer(http_status, booking_answer(message=message, booking=booking, slot=slot))
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -116,7 +108,7 @@ class BookApi(PublicAPIView):
             outcome = services.book(
                 slot_id=data.validated_data["slotId"], user_id=data.validated_data["userId"]
             )
-            return _answer(outcome.booking, outcome.slot, "booked", status.HTTP_201_CREATED)
+            return _answer(outcome.booking, outcome.slot, messages.BOOKED, status.HTTP_201_CREATED)
 
         return _respond(
             request, book, scope=idempotency.key_scope("book", data.validated_data["userId"])
@@ -131,7 +123,7 @@ class BookingDetailApi(PublicAPIView):
     )
     def get(self, request, reference: str):
         booking = selectors.booking_get(reference=reference)
-        answer = _answer(booking, booking.slot, "found")
+        answer = _answer(booking, booking.slot, messages.FOUND)
         return Response(answer.body, status=answer.status)
 
 
@@ -157,7 +149,7 @@ class BookingCancelApi(PublicAPIView):
 
         def cancel() -> Answer:
             outcome = services.cancel(reference=reference)
-            key = "cancelled" if outcome.changed else "already_cancelled"
-            return _answer(outcome.booking, outcome.slot, key)
+            message = messages.CANCELLED if outcome.changed else messages.ALREADY_CANCELLED
+            return _answer(outcome.booking, outcome.slot, message)
 
         return _respond(request, cancel, scope=idempotency.key_scope("cancel", reference))

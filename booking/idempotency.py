@@ -25,30 +25,18 @@ from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
+from booking.errors import (
+    IdempotencyInProgressError,
+    IdempotencyMismatchError,
+    InvalidIdempotencyKeyError,
+)
 from booking.models import IdempotencyRecord
-from mediqueue.errors import ConflictError, MediQueueError
-from slots.locks import is_lock_timeout, set_lock_timeout
+from mediqueue.db import is_lock_timeout, set_lock_timeout
+from mediqueue.error_handlers import error_body
+from mediqueue.errors import MediQueueError
 
 # 1 to 255 printable ASCII characters, as the schema publishes it.
 KEY_PATTERN = r"^[ -~]{1,255}$"
-
-
-class IdempotencyMismatchError(MediQueueError):
-    code = "idempotency_mismatch"
-    http_status = 422
-    default_message = "This Idempotency-Key was already used with a different request."
-
-
-class IdempotencyInProgressError(ConflictError):
-    code = "idempotency_in_progress"
-    default_message = (
-        "A request with this Idempotency-Key is still being processed. Retry in a moment."
-    )
-
-
-class InvalidIdempotencyKeyError(MediQueueError):
-    code = "invalid"
-    default_message = "Idempotency-Key must be 1 to 255 printable ASCII characters."
 
 
 @dataclass(frozen=True)
@@ -80,8 +68,6 @@ def answer_once(*, scope: str, key: str, fingerprint: str, action: Callable[[], 
     Domain errors (4xx) are answers too and are stored; server-side failures (5xx, such as
     ``busy``) are not: the transaction rolls back, the key is free, and a retry runs again.
     """
-    from mediqueue.api import error_body
-
     try:
         with transaction.atomic(durable=True):
             if not _claim(scope, key, fingerprint):

@@ -1,8 +1,8 @@
 """The SQL of the booking hot path, in one place.
 
-``booking.services.book`` runs ``TAKE_SEAT`` as a transaction of its own, and
-``loadtests/bench.py`` runs the very same statement under pgbench to measure the database's own
-ceiling for one hot slot.
+``booking.services.book`` runs ``TAKE_SEAT`` through ``take_seat()`` as a transaction of its
+own, and the benchmark (``loadtests/bench/pgbench.py``) runs the very same statement under
+pgbench to measure the database's own ceiling for one hot slot.
 
 One statement, autocommitted, does the whole booking: every moment a slot's row lock is held
 is time that every other patient of that slot waits. With the ORM the lock is held across five
@@ -21,12 +21,30 @@ the whole statement: nothing is counted, and the caller answers already_booked.
 Why a full slot costs no lock: the UPDATE first tests its WHERE clause on the statement's
 snapshot. A slot that is already full (or started) there does not match, so no lock is even
 requested: a flash crowd's losers are answered without queueing behind the winners. The rest of
-the statement reads that same snapshot (the slot, its doctor, the patient's existing booking),
-so one round trip also explains a refusal; only a refusal decided after a lock wait needs a
-fresh look (``booking.services``).
+the statement reads that same snapshot (the slot, its doctor, whether the patient holds a
+seat), so one round trip also explains a refusal; only a refusal decided after a lock wait needs
+a fresh look (``booking.services``).
+
+The booking status is written into the statement from ``Booking.Status`` rather than bound as a
+parameter: a prepared statement's generic plan cannot match a parameter against the partial
+unique index's ``status = 'CONFIRMED'``, and would scan the slot's bookings instead.
 """
 
-TAKE_SEAT = """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import sql
+from psycopg.rows import class_row
+
+from booking.models import Booking
+from mediqueue.db import run_as_own_transaction
+from slots.models import Doctor, Slot
+
+CONFIRMED = sql.Literal(str(Booking.Status.CONFIRMED)).as_string()
+
+TAKE_SEAT = f"""
 WITH seat AS (
     UPDATE slots_slot s
     SET booked_seats = s.booked_seats + 1
@@ -35,7 +53,7 @@ WITH seat AS (
       AND s.start_time > now()
       AND NOT EXISTS (
           SELECT 1 FROM booking_booking b
-          WHERE b.slot_id = s.id AND b.user_id = %(user_id)s AND b.status = 'CONFIRMED'
+          WHERE b.slot_id = s.id AND b.user_id = %(user_id)s AND b.status = {CONFIRMED}
       )
       -- Local to the transaction; set before the row lock is requested, so it caps the wait.
       AND set_config('lock_timeout', %(lock_timeout)s, true) IS NOT NULL
@@ -43,18 +61,25 @@ WITH seat AS (
 ),
 booking AS (
     INSERT INTO booking_booking (reference, slot_id, user_id, status, created_at)
-    SELECT %(reference)s, seat.id, %(user_id)s, 'CONFIRMED', now() FROM seat
+    SELECT %(reference)s, seat.id, %(user_id)s, {CONFIRMED}, now() FROM seat
     RETURNING id, created_at
 )
-SELECT booking.id, booking.created_at, seat.booked_seats,
-       s.booked_seats, s.total_seats, s.start_time <= now(), s.start_time, s.duration_minutes,
-       s.created_at,
-       s.doctor_id, d.name, d.specialty,
+SELECT booking.id AS booking_id,
+       booking.created_at AS booked_at,
+       coalesce(seat.booked_seats, s.booked_seats) AS booked_seats,
+       s.total_seats,
+       s.start_time <= now() AS started,
+       s.start_time,
+       s.duration_minutes,
+       s.created_at AS slot_created_at,
+       s.doctor_id,
+       d.name AS doctor_name,
+       d.specialty,
        EXISTS (
            SELECT 1 FROM booking_booking existing
            WHERE existing.slot_id = s.id AND existing.user_id = %(user_id)s
-             AND existing.status = 'CONFIRMED'
-       )
+             AND existing.status = {CONFIRMED}
+       ) AS holds_a_seat
 FROM slots_slot s
 JOIN slots_doctor d ON d.id = s.doctor_id
 LEFT JOIN seat ON true
@@ -63,20 +88,60 @@ WHERE s.id = %(slot_id)s
 """
 
 
-def as_pgbench(statement: str) -> str:
-    """The statement in pgbench's script syntax, with a fresh patient and reference each time."""
-    lines = [line for line in statement.strip().splitlines() if not line.strip().startswith("--")]
-    return (
-        " ".join(line.strip() for line in lines)
-        .replace("%(slot_id)s", ":slot")
-        .replace("%(lock_timeout)s", "'2000ms'")
-        .replace("%(reference)s", "md5(random()::text)")
-        # A constant per transaction, as in the service (a volatile function here would turn
-        # the index probe of the NOT EXISTS into a scan of the slot's bookings).
-        .replace("%(user_id)s", "('pgbench-' || :patient)")
-        + ";"
-    )
+@dataclass(frozen=True)
+class TakeSeat:
+    """What TAKE_SEAT found: the booking it made, or, when it made none, the slot as its
+    snapshot saw it (started? full? does the patient hold a seat?)."""
+
+    booking_id: int | None
+    booked_at: datetime | None
+    booked_seats: int  # after the booking when one was made
+    total_seats: int
+    started: bool  # by the database's clock, the one the statement decided with
+    start_time: datetime
+    duration_minutes: int
+    slot_created_at: datetime
+    doctor_id: int
+    doctor_name: str
+    specialty: str
+    holds_a_seat: bool  # on the statement's snapshot
+
+    @property
+    def taken(self) -> bool:
+        return self.booking_id is not None
+
+    @property
+    def full(self) -> bool:
+        return self.booked_seats >= self.total_seats
+
+    def slot(self, slot_id: int) -> Slot:
+        return Slot(
+            pk=slot_id,
+            doctor=Doctor(pk=self.doctor_id, name=self.doctor_name, specialty=self.specialty),
+            total_seats=self.total_seats,
+            booked_seats=self.booked_seats,
+            start_time=self.start_time,
+            duration_minutes=self.duration_minutes,
+            created_at=self.slot_created_at,
+        )
+
+    def booking(self, *, slot: Slot, reference: str, user_id: str) -> Booking:
+        return Booking(
+            pk=self.booking_id,
+            reference=reference,
+            slot=slot,
+            user_id=user_id,
+            status=Booking.Status.CONFIRMED,
+            created_at=self.booked_at,
+        )
 
 
-# The service runs TAKE_SEAT as a transaction of its own (autocommit), and so does pgbench.
-PGBENCH_TRANSACTION = f"\\set patient random(1, 9000000000000000000)\n{as_pgbench(TAKE_SEAT)}\n"
+def take_seat(*, slot_id: int, user_id: str, reference: str, lock_timeout: str) -> TakeSeat | None:
+    """Run TAKE_SEAT as a transaction of its own; None when there is no such slot."""
+    params = {
+        "slot_id": slot_id,
+        "user_id": user_id,
+        "reference": reference,
+        "lock_timeout": lock_timeout,
+    }
+    return run_as_own_transaction(TAKE_SEAT, params, row_factory=class_row(TakeSeat))

@@ -1,7 +1,7 @@
 """Booking and cancelling: the only code that changes a slot's seat count.
 
 Both take the slot's row lock and decide on the row as it is once the lock is held: ``book`` in
-one statement (``booking.queries.TAKE_SEAT``), ``cancel`` through ``slots.locks.lock_slot``.
+one statement (``booking.queries.take_seat``), ``cancel`` through ``slots.locks.lock_slot``.
 A slot already full or started in the committed state is refused without any lock (the
 statement does not match it, see booking.queries); a refusal is otherwise decided under the
 lock. The CHECK constraints and the partial unique index are the last line behind this code.
@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from psycopg import errors as pg_errors
 
 from booking import queries
 from booking.errors import (
@@ -27,15 +26,10 @@ from booking.errors import (
 )
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
 from mediqueue.audit import record_event
+from mediqueue.db import busy_on_lock_timeout, is_unique_violation
 from slots.errors import SlotBusyError, SlotNotFoundError
-from slots.locks import (
-    busy_on_lock_timeout,
-    in_locking_transaction,
-    lock_slot,
-    lock_timeout,
-    run_as_own_transaction,
-)
-from slots.models import Doctor, Slot
+from slots.locks import lock_slot, slot_lock_timeout
+from slots.models import Slot
 from slots.selectors import slot_listing_changed
 
 logger = logging.getLogger(__name__)
@@ -57,59 +51,50 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcom
     (AlreadyBookedError, which never carries the booking: its reference is the key to it).
     """
     reference = new_booking_reference()
-    params = {
-        "slot_id": slot_id,
-        "user_id": user_id,
-        "reference": reference,
-        "lock_timeout": lock_timeout(),
-    }
     try:
-        with busy_on_lock_timeout():
-            row = run_as_own_transaction(queries.TAKE_SEAT, params)
+        with busy_on_lock_timeout(SlotBusyError):
+            seat = queries.take_seat(
+                slot_id=slot_id,
+                user_id=user_id,
+                reference=reference,
+                lock_timeout=slot_lock_timeout(),
+            )
     except IntegrityError as error:
-        if not isinstance(error.__cause__, pg_errors.UniqueViolation):
+        if not is_unique_violation(error):
             raise  # a CHECK constraint: the statement is wrong, and the database stopped it
         # The partial unique index refused the insert: the same patient's other request took
         # their seat while this one waited for the lock. Nothing was committed.
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
         return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
-    if row is None:
+    if seat is None:
         raise SlotNotFoundError()
-
-    (booking_id, booked_at, booked_now, booked_before, total, started, start, duration, created,
-     doctor_id, name, specialty, holds_a_seat) = row  # fmt: skip
-    if booking_id is None:
-        # No seat taken. The statement's snapshot explains why, unless the refusal came from
-        # the re-check after a lock wait: then the snapshot predates what changed, so look again.
-        if started:  # by the database's clock, the one the statement decided with
-            raise SlotClosedError()
-        if booked_before >= total:
-            raise SlotFullError()
-        if holds_a_seat:
-            raise AlreadyBookedError()
+    if not seat.taken:
+        _refuse_as_the_snapshot_explains(seat)
         return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
 
-    slot = Slot(
-        pk=slot_id,
-        doctor=Doctor(pk=doctor_id, name=name, specialty=specialty),
-        total_seats=total,
-        booked_seats=booked_now,
-        start_time=start,
-        duration_minutes=duration,
-        created_at=created,
-    )
+    slot = seat.slot(slot_id)
     transaction.on_commit(slot_listing_changed)
     record_event(
         "booking_confirmed",
-        booking_id=booking_id,
+        booking_id=seat.booking_id,
         slot_id=slot_id,
         user_id=user_id,
-        booked_seats=booked_now,
-        total_seats=total,
+        booked_seats=seat.booked_seats,
+        total_seats=seat.total_seats,
     )
-    booking = Booking(pk=booking_id, reference=reference, slot=slot, user_id=user_id,
-                      status=Booking.Status.CONFIRMED, created_at=booked_at)  # fmt: skip
+    booking = seat.booking(slot=slot, reference=reference, user_id=user_id)
     return BookingOutcome(booking=booking, slot=slot, changed=True)
+
+
+def _refuse_as_the_snapshot_explains(seat: queries.TakeSeat) -> None:
+    """Raise why no seat was taken, as the statement's snapshot says. It cannot say when the
+    refusal came from the re-check after a lock wait: then the snapshot predates the change."""
+    if seat.started:
+        raise SlotClosedError()
+    if seat.full:
+        raise SlotFullError()
+    if seat.holds_a_seat:
+        raise AlreadyBookedError()
 
 
 def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> BookingOutcome:
@@ -119,7 +104,7 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> Boo
     cancel freed the seat again): try once more, then answer busy."""
     slot = (
         Slot.objects.filter(pk=slot_id)
-        .annotate(started=RawSQL("start_time <= now()", []))
+        .annotate(started=RawSQL("start_time <= now()", []))  # the database's clock, as above
         .values("started", "booked_seats", "total_seats")
         .first()
     )
@@ -146,7 +131,7 @@ def cancel(*, reference: str) -> BookingOutcome:
     if slot_id is None:
         raise BookingNotFoundError()
 
-    with in_locking_transaction():
+    with transaction.atomic():
         slot = lock_slot(slot_id)
         booking = Booking.objects.get(reference=reference)  # re-read: status may have changed
         if booking.status == Booking.Status.CANCELLED:

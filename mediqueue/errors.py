@@ -1,15 +1,40 @@
-"""The one error type that services raise; the API and the pages render it.
+"""The error type every service raises for what a client can cause, and the codes shared by
+every app. Each app adds its own errors and codes in its ``errors.py``.
 
-Each subclass fixes a stable machine ``code`` (part of the API contract, never renamed), the HTTP
-status it maps to and a human message. Services raise these and nothing else for conditions a
-client can cause; ``mediqueue.api.exception_handler`` turns them into DESIGN.md's envelope.
+An error fixes a stable machine ``code`` (part of the API contract, never renamed), the HTTP
+status it maps to and a human message. ``mediqueue.error_handlers`` renders it as DESIGN.md's
+envelope for the API; the pages show the same message.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+from django.conf import settings
+
+
+class ErrorCode(StrEnum):
+    """Codes any endpoint may answer, whatever it does."""
+
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    THROTTLED = "throttled"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    LENGTH_REQUIRED = "length_required"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    PERMISSION_DENIED = "permission_denied"
+    CSRF_FAILED = "csrf_failed"
+    SERVER_ERROR = "server_error"
+
 
 class MediQueueError(Exception):
-    code: str = "error"
+    code: StrEnum = ErrorCode.INVALID
     http_status: int = 400
     default_message: str = "The request could not be completed."
 
@@ -22,9 +47,39 @@ class MediQueueError(Exception):
         return {}
 
 
+class InvalidError(MediQueueError):
+    """The request breaks a rule: 400 ``invalid``, whatever the rule."""
+
+
 class NotFoundError(MediQueueError):
+    code = ErrorCode.NOT_FOUND
     http_status = 404
 
 
 class ConflictError(MediQueueError):
     http_status = 409
+
+
+class BusyError(MediQueueError):
+    """A lock could not be had within its timeout: the client should retry shortly."""
+
+    code = ErrorCode.BUSY
+    http_status = 503
+    default_message = "This is in high demand right now. Please retry in a moment."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(settings.MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS)}
+
+
+class RateLimitedError(MediQueueError):
+    code = ErrorCode.THROTTLED
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(
+            f"Too many requests from here. Please wait {self.retry_after} seconds and retry."
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

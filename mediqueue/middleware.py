@@ -7,7 +7,8 @@ import re
 from django.http import HttpResponse, JsonResponse
 from log_request_id.middleware import RequestIDMiddleware
 
-from mediqueue.api import error_body
+from mediqueue.error_handlers import error_body
+from mediqueue.errors import ErrorCode
 
 # What an id from the client may look like to be kept: it goes into every log line of the
 # request, so nothing that could forge a line, break a log parser or carry a payload.
@@ -36,6 +37,6 @@ class RefuseChunkedBodiesMiddleware:
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             message = "Send the request body with a Content-Length, not in chunks."
             if request.path.startswith("/api/"):
-                return JsonResponse(error_body("length_required", message), status=411)
+                return JsonResponse(error_body(ErrorCode.LENGTH_REQUIRED, message), status=411)
             return HttpResponse(message, status=411, content_type="text/plain")
         return self.get_response(request)

@@ -28,26 +28,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
-from mediqueue.errors import MediQueueError
+from mediqueue.errors import RateLimitedError
 
 # About one request in this many also deletes the expired counters of every client.
 PURGE_EVERY = 1000
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class RateLimitedError(MediQueueError):
-    code = "throttled"
-    http_status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = max(1, retry_after)
-        super().__init__(
-            f"Too many requests from here. Please wait {self.retry_after} seconds and retry."
-        )
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_PARSER_CLASSES": ["mediqueue.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "mediqueue.api.exception_handler",
+    "EXCEPTION_HANDLER": "mediqueue.error_handlers.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "NUM_PROXIES": MEDIQUEUE_NUM_PROXIES,
@@ -318,4 +318,4 @@ LOGGING = {
     },
 }
 
-CSRF_FAILURE_VIEW = "mediqueue.api.csrf_failure"
+CSRF_FAILURE_VIEW = "mediqueue.error_handlers.csrf_failure"

@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
-from mediqueue import api, health
+from mediqueue import error_handlers, health
 
 urlpatterns = [
     path("api/", include("slots.urls")),
@@ -26,14 +26,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("pages.urls")),
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.
-    re_path(r"^api/", csrf_exempt(api.page_not_found)),
+    re_path(r"^api/", csrf_exempt(error_handlers.page_not_found)),
 ]
 
 if settings.MEDIQUEUE_BENCH_ENDPOINTS:
     # The benchmark's "framework floor": what a trivial view costs through the same stack.
     urlpatterns.insert(0, path("__bench__/floor", health.framework_floor))
 
-handler400 = "mediqueue.api.bad_request"
-handler403 = "mediqueue.api.permission_denied"
-handler404 = "mediqueue.api.page_not_found"
-handler500 = "mediqueue.api.server_error"
+handler400 = "mediqueue.error_handlers.bad_request"
+handler403 = "mediqueue.error_handlers.permission_denied"
+handler404 = "mediqueue.error_handlers.page_not_found"
+handler500 = "mediqueue.error_handlers.server_error"

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from booking import messages as booking_messages
 from booking import selectors as booking_selectors
 from booking import services as booking_services
 from booking import throttles
@@ -66,7 +67,7 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
         current = slot_selectors.slot_get(slot_id=slot.pk)
         return _booking_form(request, current, form, error=error)
 
-    messages.success(request, "Booking confirmed. Keep the reference below.")
+    messages.success(request, f"{booking_messages.BOOKED} Keep the reference below.")
     return redirect("pages:booking", reference=outcome.booking.reference)
 
 
@@ -116,9 +117,9 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
         return _with_error_headers(response, error)
 
     if outcome.changed:
-        messages.success(request, "Booking cancelled; the seat is free again.")
+        messages.success(request, booking_messages.CANCELLED)
     else:
-        messages.info(request, "This booking was already cancelled.")
+        messages.info(request, booking_messages.ALREADY_CANCELLED)
     return redirect("pages:booking", reference=reference)
 
 

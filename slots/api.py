@@ -4,10 +4,10 @@ from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mediqueue.api import PublicAPIView
 from mediqueue.schema import error
 from slots import selectors, services
 from slots.representation import slot_representation
@@ -18,13 +18,6 @@ from slots.serializers import (
     SlotListQuerySerializer,
     SlotOutputSerializer,
 )
-
-
-class PublicAPIView(APIView):
-    """Anyone may call it; no session is read, so no CSRF token is needed."""
-
-    authentication_classes = ()
-    permission_classes = (AllowAny,)
 
 
 class SlotListApi(PublicAPIView):

@@ -1,29 +1,50 @@
-from django.conf import settings
+"""What can go wrong with doctors and slots, for the API, the admin and the pages."""
 
-from mediqueue.errors import ConflictError, MediQueueError, NotFoundError
+from enum import StrEnum
+
+from mediqueue.errors import BusyError, ConflictError, InvalidError, NotFoundError
+
+
+class SlotErrorCode(StrEnum):
+    SLOT_NOT_FOUND = "slot_not_found"
+    DOCTOR_NOT_FOUND = "doctor_not_found"
+    SLOT_EXISTS = "slot_exists"
+    SLOT_CHANGE_REFUSED = "slot_change_refused"
 
 
 class SlotNotFoundError(NotFoundError):
-    code = "slot_not_found"
+    code = SlotErrorCode.SLOT_NOT_FOUND
     default_message = "No slot with this id exists."
 
 
 class DoctorNotFoundError(NotFoundError):
-    code = "doctor_not_found"
+    code = SlotErrorCode.DOCTOR_NOT_FOUND
     default_message = "No doctor with this id exists."
 
 
 class SlotExistsError(ConflictError):
-    code = "slot_exists"
+    code = SlotErrorCode.SLOT_EXISTS
     default_message = "This doctor already has a slot starting at that time."
 
 
-class SlotBusyError(MediQueueError):
+class SlotChangeRefusedError(ConflictError):
+    code = SlotErrorCode.SLOT_CHANGE_REFUSED
+    default_message = "This change would break the slot's bookings."
+
+
+class SlotBusyError(BusyError):
     """The slot's row lock could not be had within the lock timeout."""
 
-    code = "busy"
-    http_status = 503
     default_message = "This slot is in high demand right now. Please retry in a moment."
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(settings.MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS)}
+
+class SlotInPastError(InvalidError):
+    default_message = "startTime must be in the future."
+
+
+class SlotTooFarAheadError(InvalidError):
+    default_message = "startTime must be within ten years from now."
+
+
+class SlotGenerationError(InvalidError):
+    default_message = "These settings do not describe any slot."

@@ -8,11 +8,17 @@ from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from psycopg import errors as pg_errors
 
 from mediqueue.audit import record_event
-from mediqueue.errors import ConflictError, MediQueueError
-from slots.errors import DoctorNotFoundError, SlotExistsError
+from mediqueue.db import is_unique_violation
+from slots.errors import (
+    DoctorNotFoundError,
+    SlotChangeRefusedError,
+    SlotExistsError,
+    SlotGenerationError,
+    SlotInPastError,
+    SlotTooFarAheadError,
+)
 from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 from slots.selectors import slot_listing_changed
@@ -21,16 +27,6 @@ from slots.selectors import slot_listing_changed
 # would overflow the slot's end time.
 BOOKING_HORIZON = timedelta(days=10 * 365)
 MAX_SLOT_MINUTES = 24 * 60
-
-
-class SlotInPastError(MediQueueError):
-    code = "invalid"
-    default_message = "startTime must be in the future."
-
-
-class SlotTooFarAheadError(MediQueueError):
-    code = "invalid"
-    default_message = "startTime must be within ten years from now."
 
 
 def doctor_create(*, name: str, specialty: str = "") -> Doctor:
@@ -65,11 +61,6 @@ def slot_create(
     record_event("slot_created", slot_id=slot.pk, doctor_id=doctor.pk, total_seats=total_seats)
     transaction.on_commit(slot_listing_changed)
     return slot
-
-
-class SlotChangeRefusedError(ConflictError):
-    code = "slot_change_refused"
-    default_message = "This change would break the slot's bookings."
 
 
 def check_slot_change(
@@ -131,11 +122,6 @@ MAX_GENERATED_SLOTS = 5_000
 MAX_SEATS_PER_SLOT = 1_000_000
 
 
-class SlotGenerationError(MediQueueError):
-    code = "invalid"
-    default_message = "These settings do not describe any slot."
-
-
 @dataclass(frozen=True)
 class SlotGeneration:
     created: list[Slot]
@@ -193,7 +179,7 @@ def slots_generate(
                 if start not in taken
             )
     except IntegrityError as error:
-        if isinstance(error.__cause__, pg_errors.UniqueViolation):
+        if is_unique_violation(error):
             # Someone created one of these slots between our read and our insert.
             raise SlotExistsError(
                 "Another change created some of these slots just now; nothing was generated. "

@@ -8,6 +8,7 @@ from django.utils import timezone
 from booking import services as booking_services
 from booking.models import Booking
 from slots import services
+from slots.errors import SlotChangeRefusedError
 from slots.models import Slot
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +180,7 @@ def test_a_change_the_service_refuses_at_save_time_is_neither_saved_nor_logged(
     slot = make_slot(seats=5)
 
     def refuse(**kwargs):
-        raise services.SlotChangeRefusedError("2 seats are already booked: not below that.")
+        raise SlotChangeRefusedError("2 seats are already booked: not below that.")
 
     monkeypatch.setattr(services, "slot_update", refuse)
 
@@ -201,7 +202,7 @@ def test_the_slot_service_refuses_to_move_a_booked_slot(make_slot, make_doctor):
     slot = make_slot(seats=3)
     booking_services.book(slot_id=slot.pk, user_id="booked-patient")
 
-    with pytest.raises(services.SlotChangeRefusedError) as refused:
+    with pytest.raises(SlotChangeRefusedError) as refused:
         services.slot_update(
             slot_id=slot.pk,
             doctor_id=slot.doctor_id,

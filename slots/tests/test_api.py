@@ -363,13 +363,13 @@ class TestDatabaseOutage:
     ):
         from django.db import OperationalError
 
-        from booking import services
+        from booking import queries
 
         def database_down(**kwargs):
             raise OperationalError("connection to server was lost")
 
         slot = make_slot()
-        monkeypatch.setattr(services, "run_as_own_transaction", lambda *a: database_down())
+        monkeypatch.setattr(queries, "take_seat", database_down)
 
         response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
 

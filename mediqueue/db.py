@@ -1,0 +1,77 @@
+"""Database helpers every app uses: capped lock waits, and one statement run as a transaction of
+its own, prepared on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.db import IntegrityError, OperationalError, connection, transaction
+from psycopg import errors as pg_errors
+
+from mediqueue.errors import BusyError
+
+
+def set_lock_timeout(value: str) -> None:
+    """Cap every lock wait for the rest of the current transaction (e.g. "2000ms"). Local to the
+    transaction, it never leaks to the next request on a persistent connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def is_lock_timeout(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and isinstance(
+        error.__cause__, pg_errors.LockNotAvailable
+    )
+
+
+def is_unique_violation(error: Exception) -> bool:
+    return isinstance(error, IntegrityError) and isinstance(
+        error.__cause__, pg_errors.UniqueViolation
+    )
+
+
+@contextmanager
+def busy_on_lock_timeout(busy: type[BusyError] = BusyError) -> Iterator[None]:
+    """Turn "the lock could not be had in time" into ``busy`` (503 + Retry-After)."""
+    try:
+        yield
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            # The transaction is aborted; the caller's atomic() rolls it back on the way out.
+            raise busy() from error
+        raise
+
+
+def run_as_own_transaction(sql: str, params: dict, *, row_factory=None):
+    """Run one statement as a transaction of its own and return its first row (or None).
+
+    With the connection in autocommit mode PostgreSQL commits the statement before it answers,
+    so a row lock the statement takes is released before the answer even leaves the server:
+    no client round trip, and no pause of a busy worker process, ever happens while it is held.
+    Inside an atomic block (an idempotent request's transaction, or a test's) it runs in a
+    savepoint instead, so a failed statement leaves that block usable; the lock is then held
+    until that transaction commits.
+    """
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _execute_prepared(sql, params, row_factory)
+    return _execute_prepared(sql, params, row_factory)
+
+
+def _execute_prepared(sql: str, params: dict, row_factory):
+    """Execute as a server-side prepared statement on this (persistent) connection.
+
+    Django binds parameters client-side, so PostgreSQL would parse and plan the statement on
+    every request. Prepared once per connection, it is only executed. Errors are wrapped into
+    django.db's exceptions like any other query's.
+    """
+    # What connection.cursor() does first: a persistent connection that PostgreSQL dropped
+    # (a restart) is replaced here instead of failing this request.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection, row_factory=row_factory)
+    with connection.wrap_database_errors, cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()

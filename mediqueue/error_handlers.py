@@ -1,0 +1,160 @@
+"""The JSON error envelope of DESIGN.md, for every error a client can meet under /api/.
+
+``{"status": "FAILED", "code": <stable snake_case>, "message": <human>, "errors"?: {field: [..]}}``
+
+One DRF exception handler renders domain errors (``MediQueueError``) and DRF's own errors; the
+Django-level handlers below cover what never reaches a DRF view (unknown URLs, oversized bodies,
+CSRF failures, crashes), answering JSON under /api/ and Django's usual pages elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as django_csrf_failure
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from mediqueue.errors import ErrorCode, MediQueueError
+from mediqueue.parsers import PayloadTooLarge
+
+logger = logging.getLogger(__name__)
+
+DatabaseUnavailable = (OperationalError, InterfaceError)
+
+_DRF_CODES = {
+    exceptions.ValidationError: ErrorCode.INVALID,
+    exceptions.ParseError: ErrorCode.INVALID,
+    exceptions.NotAuthenticated: ErrorCode.NOT_AUTHENTICATED,
+    exceptions.AuthenticationFailed: ErrorCode.AUTHENTICATION_FAILED,
+    exceptions.PermissionDenied: ErrorCode.PERMISSION_DENIED,
+    exceptions.NotFound: ErrorCode.NOT_FOUND,
+    exceptions.MethodNotAllowed: ErrorCode.METHOD_NOT_ALLOWED,
+    exceptions.NotAcceptable: ErrorCode.NOT_ACCEPTABLE,
+    exceptions.UnsupportedMediaType: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    exceptions.Throttled: ErrorCode.THROTTLED,
+    PayloadTooLarge: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def error_body(code: str, message: str, errors: dict | None = None) -> dict:
+    body = {"status": "FAILED", "code": code, "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, MediQueueError):
+        set_rollback()
+        return Response(
+            error_body(exc.code, exc.message), status=exc.http_status, headers=exc.headers()
+        )
+    if isinstance(exc, DatabaseUnavailable):
+        # The database is down or restarting (lock timeouts were mapped to "busy" already).
+        # Retrying is safe: a repeated booking returns the seat a lost answer had taken.
+        logger.warning("database unavailable: %s", exc)
+        set_rollback()
+        return Response(
+            error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry."),
+            status=503,
+            headers={"Retry-After": "1"},
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django logs it and handler500 answers
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(math.ceil(exc.wait))
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.INVALID)
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        body = error_body(code, _summarise(errors), errors)
+    elif isinstance(exc, exceptions.ParseError):
+        body = error_body(code, f"The request body is not valid JSON: {exc.detail}")
+    else:
+        body = error_body(code, str(exc.detail))
+    set_rollback()
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def _field_errors(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            field: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+            for field, messages in detail.items()
+        }
+    messages = detail if isinstance(detail, list) else [detail]
+    return {serializers.api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in messages]}
+
+
+def _summarise(errors: dict[str, list[str]]) -> str:
+    field, messages = next(iter(errors.items()))
+    if field == serializers.api_settings.NON_FIELD_ERRORS_KEY:
+        return messages[0]
+    return f"{field}: {messages[0]}"
+
+
+# --- Django-level handlers (wired in mediqueue/urls.py and settings.CSRF_FAILURE_VIEW) ---------
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse(
+                error_body(ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."),
+                status=413,
+            )
+        return JsonResponse(
+            error_body(ErrorCode.INVALID, "The request could not be read."), status=400
+        )
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            error_body(ErrorCode.PERMISSION_DENIED, "You do not have permission to do this."),
+            status=403,
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            error_body(ErrorCode.NOT_FOUND, "There is nothing at this URL."), status=404
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            error_body(ErrorCode.SERVER_ERROR, "Something went wrong on our side. Please retry."),
+            status=500,
+        )
+    return defaults.server_error(request)
+
+
+def csrf_failure(request, reason=""):
+    if _is_api(request):
+        return JsonResponse(
+            error_body(ErrorCode.CSRF_FAILED, f"CSRF verification failed: {reason}"), status=403
+        )
+    return django_csrf_failure(request, reason=reason)
