@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
+from django.urls import path
 
-from booking import services
+from booking import admin_pages, services
 from booking.models import Booking
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
+from slots.admin import SlotAdmin
+from slots.models import Slot
 
 
 @admin.register(Booking)
@@ -46,3 +49,43 @@ class BookingAdmin(AuditedAdmin):
         )
         for failure in failures:
             self.message_user(request, f"Not cancelled: {failure}", messages.ERROR)
+
+
+class BookingInline(admin.TabularInline):
+    """The slot's bookings, for reading: seats change only through booking.services."""
+
+    model = Booking
+    fields = ["reference", "user_id", "status", "created_at", "cancelled_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+# Slots know nothing of bookings (layers only point down), so the slot's page gains its bookings
+# and their CSV exports here, by re-registering the slots' admin with them.
+admin.site.unregister(Slot)
+
+
+@admin.register(Slot)
+class SlotWithBookingsAdmin(SlotAdmin):
+    inlines = [BookingInline]
+
+    def get_urls(self):
+        page = self.admin_page
+        return [
+            path(
+                "<int:slot_id>/bookings.csv",
+                page(admin_pages.slot_bookings_csv),
+                name="slots_slot_bookings_csv",
+            ),
+            path(
+                "day/<str:day>/bookings.csv",
+                page(admin_pages.day_bookings_csv),
+                name="slots_slot_day_bookings_csv",
+            ),
+            *super().get_urls(),
+        ]

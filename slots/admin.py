@@ -7,7 +7,6 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
-from booking.models import Booking
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots import admin_pages, services
@@ -63,20 +62,6 @@ class _ChangeRefused(Exception):
         self.error = error
 
 
-class BookingInline(admin.TabularInline):
-    """The slot's bookings, for reading: seats change only through booking.services."""
-
-    model = Booking
-    fields = ["reference", "user_id", "status", "created_at", "cancelled_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Slot)
 class SlotAdmin(AuditedAdmin):
     form = SlotAdminForm
@@ -86,25 +71,17 @@ class SlotAdmin(AuditedAdmin):
     search_fields = ["doctor__name", "doctor__specialty"]
     date_hierarchy = "start_time"
     readonly_fields = ["booked_seats", "created_at"]
-    inlines = [BookingInline]
+
+    def admin_page(self, view):
+        """A page of this admin's own (``view(model_admin, request, …)``), behind staff login."""
+        return self.admin_site.admin_view(partial(view, self))
 
     def get_urls(self):
-        def page(view):
-            return self.admin_site.admin_view(partial(view, self))
+        page = self.admin_page
 
         return [
             path("generate/", page(admin_pages.generate_slots), name="slots_slot_generate"),
             path("overview/", page(admin_pages.overview), name="slots_slot_overview"),
-            path(
-                "<int:slot_id>/bookings.csv",
-                page(admin_pages.slot_bookings_csv),
-                name="slots_slot_bookings_csv",
-            ),
-            path(
-                "day/<str:day>/bookings.csv",
-                page(admin_pages.day_bookings_csv),
-                name="slots_slot_day_bookings_csv",
-            ),
             *super().get_urls(),
         ]
 

@@ -1,4 +1,4 @@
-"""The clinic's own admin pages: generate slots, the overview, bookings as CSV.
+"""The clinic's own admin pages: generate slots, and the overview.
 
 They hang off ``SlotAdmin.get_urls()`` and run behind ``admin_site.admin_view`` (staff login);
 each checks the model permission its job needs. Rules stay in services and selectors.
@@ -12,18 +12,14 @@ from django.contrib import messages
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from booking import selectors as booking_selectors
-from booking.exports import write_bookings_csv
 from mediqueue.errors import MediQueueError
 from slots import selectors, services
-from slots.errors import SlotNotFoundError
 from slots.forms import OverviewForm, SlotGenerationForm
 from slots.models import Slot
 
@@ -100,51 +96,6 @@ def overview(model_admin, request):
             "can_generate": model_admin.has_add_permission(request),
         },
     )
-
-
-def slot_bookings_csv(model_admin, request, slot_id: int):
-    _require_export_permission(model_admin, request)
-    try:
-        slot = selectors.slot_get(slot_id=slot_id)
-    except SlotNotFoundError as error:
-        raise Http404(error.message) from error
-    start = timezone.localtime(slot.start_time)
-    return _csv_response(
-        booking_selectors.bookings_of_slot(slot_id=slot.pk),
-        filename=f"bookings-slot-{slot.pk}-{start:%Y-%m-%d-%H%M}.csv",
-    )
-
-
-def day_bookings_csv(model_admin, request, day: str):
-    _require_export_permission(model_admin, request)
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError as error:
-        raise Http404("Dates look like 2026-01-31.") from error
-    if parsed.year >= 9999:  # the day's end would overflow; no booking is there anyway
-        raise Http404("No bookings that far ahead.")
-    return _csv_response(
-        booking_selectors.bookings_of_day(day=parsed), filename=f"bookings-{parsed}.csv"
-    )
-
-
-def _require_export_permission(model_admin, request) -> None:
-    # Bookings name patients: exporting them needs the right to see bookings, not only slots.
-    if not (
-        model_admin.has_view_permission(request) and request.user.has_perm("booking.view_booking")
-    ):
-        raise PermissionDenied
-
-
-def _csv_response(bookings, *, filename: str) -> HttpResponse:
-    response = HttpResponse(
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-    # A byte-order mark makes spreadsheet programs read the file as UTF-8 (names with accents).
-    response.write("\ufeff")
-    write_bookings_csv(bookings, response)
-    return response
 
 
 def _context(model_admin, request, title: str) -> dict:
