@@ -22,7 +22,7 @@ dev: $(INSTALLED)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(INSTALLED)
-	$(PY) -m pytest --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
+	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
 e2e: $(INSTALLED) $(E2E_PACKAGES) chromium
