@@ -1,5 +1,7 @@
 FROM python:3.11-slim
 
+# gunicorn listens on every interface of the container so that nginx, another container, can
+# reach it; docker-compose.yml publishes only nginx's port, never this one.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     MEDIQUEUE_BIND=0.0.0.0:8000
