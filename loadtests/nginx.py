@@ -56,7 +56,7 @@ def render(upstreams: list[str], **settings: str) -> str:
         if key not in values:
             raise ValueError(f"{name} is not a setting of {TEMPLATE.name}: {sorted(values)}")
         values[key] = str(value)
-    values["MEDIQUEUE_NGINX_UPSTREAM_SERVERS"] = " ".join(f"server {u};" for u in upstreams)
+    values["MEDIQUEUE_NGINX_UPSTREAM_SERVERS"] = "\n    ".join(f"server {u};" for u in upstreams)
 
     def fill(match: re.Match) -> str:
         if match.group(1) not in values:
@@ -158,6 +158,7 @@ def main() -> None:
         "--upstream", action="append", required=True, help="host:port of an app node (repeat)"
     )
     parser.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (8080)")
+    parser.add_argument("--log-dir", type=Path, help="keep nginx's access and error logs here")
     parser.add_argument(
         "--render", action="store_true", help="print mediqueue.conf with production values"
     )
@@ -165,7 +166,9 @@ def main() -> None:
     if options.render:
         print(render(options.upstream), end="")
         return
-    with nginx_proxy(options.upstream, listen_port=options.port) as base_url:
+    with nginx_proxy(
+        options.upstream, listen_port=options.port, log_dir=options.log_dir
+    ) as base_url:
         print(f"nginx on {base_url} -> {', '.join(options.upstream)}; Ctrl-C stops it")
         with suppress(KeyboardInterrupt):
             signal.pause()
