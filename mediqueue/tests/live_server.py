@@ -108,15 +108,20 @@ def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overr
 
 @contextmanager
 def gunicorn_behind_nginx(
-    workers: int = 2, *, nginx_settings: dict[str, str] | None = None, **env_overrides
+    workers: int = 2,
+    *,
+    nginx_settings: dict[str, str] | None = None,
+    nginx_log_dir: Path | None = None,
+    **env_overrides,
 ):
     """Yield (LiveGunicorn, the proxy's base URL): gunicorn as above behind nginx with the
     deployment's configuration (deploy/nginx/; ``nginx_settings`` override its production
-    values), the app trusting that one proxy as in production (MEDIQUEUE_NUM_PROXIES=1)."""
+    values), the app trusting that one proxy as in production (MEDIQUEUE_NUM_PROXIES=1).
+    nginx's access and error logs go to ``nginx_log_dir`` when given."""
     with gunicorn_process(workers, MEDIQUEUE_NUM_PROXIES="1", **env_overrides) as server:
         upstream = urlsplit(server.base_url).netloc
         with nginx_proxy(
-            [upstream], listen_port=free_port(), **(nginx_settings or {})
+            [upstream], listen_port=free_port(), log_dir=nginx_log_dir, **(nginx_settings or {})
         ) as proxy_url:
             yield server, proxy_url
 
