@@ -8,10 +8,11 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 E2E_PACKAGES := e2e/node_modules/.package-lock.json
 CHROMIUM := /usr/bin/chromium
+NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test e2e docs-screenshots chromium install lint format check-bookings clean-db bench loadtest
-.PHONY: chaos dev
+.PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
+.PHONY: loadtest chaos dev
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -21,7 +22,7 @@ dev: $(INSTALLED)
 	$(PY) manage.py migrate --verbosity 0
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(INSTALLED)
+test: $(INSTALLED) nginx
 	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
@@ -45,9 +46,27 @@ chromium:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	    chromium fonts-dejavu-core; }
 
+# The proxy tests (mediqueue/tests/test_slow_clients.py, test_nginx_proxy.py) run Debian's nginx
+# from a throwaway directory of their own, with deploy/nginx/'s configuration. Installing the
+# package must not leave a system nginx on port 80: apt starts the service where an init system
+# lets it (systemd, or no policy-rc.d saying no), so it is stopped (and kept from starting at
+# boot) again. An nginx that was already installed is left as it is.
+nginx:
+	@test -x $(NGINX) || { \
+	  echo "Installing Debian's nginx for the proxy tests"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    nginx && \
+	  if [ -d /run/systemd/system ]; then \
+	    $(SUDO) systemctl disable --now --quiet nginx; \
+	  elif [ -s /run/nginx.pid ] && $(SUDO) kill -0 "$$(cat /run/nginx.pid)" 2>/dev/null; then \
+	    echo "Stopping the system nginx the package started"; \
+	    $(SUDO) kill -QUIT "$$(cat /run/nginx.pid)"; \
+	  fi; }
+
 # SCENARIO=flash (default), churn or browse; LOADTEST_ARGS=--help lists every option.
 SCENARIO ?= flash
-loadtest: $(INSTALLED)
+loadtest: $(INSTALLED) nginx
 	$(PY) -m loadtests --scenario $(SCENARIO) $(LOADTEST_ARGS)
 
 install: $(INSTALLED)

@@ -12,12 +12,13 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.db import connection
 
 from loadtests import server as loadtest_server
+from loadtests.nginx import nginx_proxy
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -102,6 +103,26 @@ def gunicorn_process(workers: int = 3, log_path: Path | None = None, **env_overr
     finally:
         loadtest_server.stop(process)
         log.close()
+
+
+@contextmanager
+def gunicorn_behind_nginx(
+    workers: int = 2,
+    *,
+    nginx_settings: dict[str, str] | None = None,
+    nginx_log_dir: Path | None = None,
+    **env_overrides,
+):
+    """Yield (LiveGunicorn, the proxy's base URL): gunicorn as above behind nginx with the
+    deployment's configuration (deploy/nginx/; ``nginx_settings`` override its production
+    values), the app trusting that one proxy as in production (MEDIQUEUE_NUM_PROXIES=1).
+    nginx's access and error logs go to ``nginx_log_dir`` when given."""
+    with gunicorn_process(workers, MEDIQUEUE_NUM_PROXIES="1", **env_overrides) as server:
+        upstream = urlsplit(server.base_url).netloc
+        with nginx_proxy(
+            [upstream], listen_port=free_port(), log_dir=nginx_log_dir, **(nginx_settings or {})
+        ) as proxy_url:
+            yield server, proxy_url
 
 
 def post_book(
