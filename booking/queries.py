@@ -1,8 +1,8 @@
 """The SQL of the booking hot path, in one place.
 
-``booking.services.book`` runs ``TAKE_SEAT`` as a transaction of its own, and
-``loadtests/bench.py`` runs the very same statement under pgbench to measure the database's own
-ceiling for one hot slot.
+``booking.services.book`` runs ``TAKE_SEAT`` as a transaction of its own, and the benchmark
+(``loadtests/bench/pgbench.py``) runs the very same statement under pgbench to measure the
+database's own ceiling for one hot slot.
 
 One statement, autocommitted, does the whole booking: every moment a slot's row lock is held
 is time that every other patient of that slot waits. With the ORM the lock is held across five
@@ -60,22 +60,3 @@ LEFT JOIN booking_booking existing
       AND existing.status = 'CONFIRMED'
 WHERE s.id = %(slot_id)s
 """
-
-
-def as_pgbench(statement: str) -> str:
-    """The statement in pgbench's script syntax, with a fresh patient and reference each time."""
-    lines = [line for line in statement.strip().splitlines() if not line.strip().startswith("--")]
-    return (
-        " ".join(line.strip() for line in lines)
-        .replace("%(slot_id)s", ":slot")
-        .replace("%(lock_timeout)s", "'2000ms'")
-        .replace("%(reference)s", "md5(random()::text)")
-        # A constant per transaction, as in the service (a volatile function here would turn
-        # the index probe of the NOT EXISTS into a scan of the slot's bookings).
-        .replace("%(user_id)s", "('pgbench-' || :patient)")
-        + ";"
-    )
-
-
-# The service runs TAKE_SEAT as a transaction of its own (autocommit), and so does pgbench.
-PGBENCH_TRANSACTION = f"\\set patient random(1, 9000000000000000000)\n{as_pgbench(TAKE_SEAT)}\n"
