@@ -2,7 +2,7 @@
 design and the database's own ceiling, in one run.
 
     make bench                          (python -m loadtests.bench; about 4-5 minutes)
-    make bench BENCH_ARGS=--quick       (2-second runs: a smoke test, about a minute)
+    make bench BENCH_ARGS=--quick       (a smoke test of 2-second runs, about a minute)
     make bench BENCH_ARGS=--strict      (a missed performance target fails the run too)
     make bench BENCH_ARGS=--help
 
@@ -25,7 +25,7 @@ reached (the run checks that no 429 occurred, and that one patient in a loop doe
 Scenarios, each for both servers: GET /api/slots with 100 and 1,000 slots (and a trivial Django
 view, the framework floor, for MediQueue alone); then a hot slot (millions of seats, 64
 connections), one connection, a flash crowd (100 seats, 512 connections; exactly 100 x 201, the
-rest 409, counted in the database too) and refusals (the sold-out flash slot, 64 connections).
+rest 409, counted in the database too) and refusals (a full slot, 64 connections).
 pgbench runs the service's own booking statement on the same server (``pgbench.py``). For each
 run it prints answers/s, p50/p99, the statuses, and the CPU milliseconds per answer of the app
 processes and of PostgreSQL (``cpu.py``: /proc before and after). When Redis answers (``REDIS_URL``,

@@ -8,14 +8,11 @@ lists every slot there is, so both answers hold the same slots. The booking phas
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loadtests.bench.database import BASE_DIR
 from loadtests.bench.measure import Server, listing_size, measure, rate_limit_probe, settle, warm_up
+from loadtests.bench.report import say
 from loadtests.bench.results import (
     FLASH,
     FLOOR,
@@ -26,6 +23,8 @@ from loadtests.bench.results import (
     ONE_CONN,
     REFERENCE,
     REFUSAL,
+    SERVER_NAMES,
+    TITLES,
     PassResult,
     Run,
     SlotCount,
@@ -39,32 +38,31 @@ LISTINGS = (
     (LISTING_1000, 1000, "/api/slots?limit=1000"),
 )
 FLOOR_PATH = "/__bench__/floor"
-# (scenario, which of the server's slots, connections). The refusal run books the flash
-# crowd's slot once it is sold out.
+# (scenario, which of the server's slots, connections). The refusal run books a slot of one
+# seat that the fixtures booked.
 BOOKINGS = (
     (HOT, "hot", 64),
     (ONE_CONN, "one_conn", 1),
     (FLASH, "flash", 512),
-    (REFUSAL, "flash", 64),
+    (REFUSAL, "full", 64),
 )
 LISTING_CONNECTIONS = 64
 
 
 @dataclass(frozen=True)
 class Seconds:
-    """How long each kind of run lasts."""
+    """How long each scenario's runs last (by scenario key); 0 leaves a scenario out."""
 
     warmup: float
     hot: float
     one_conn: float
     flash: float
     refusal: float
-    listing: float
+    listing_100: float
+    listing_1000: float
     floor: float
 
     def of(self, scenario: str) -> float:
-        if scenario in (LISTING_100, LISTING_1000):
-            return self.listing
         return getattr(self, scenario)
 
 
@@ -92,7 +90,11 @@ class Bench:
             seconds=self.seconds.of(scenario),
             postmaster=self.postmaster,
         )
-        settle((self.mediqueue, self.reference))
+        waited = settle((self.mediqueue, self.reference))
+        say(
+            f"{TITLES[scenario]:<37} {SERVER_NAMES[server.name]:<10} "
+            f"{run.wrk.answered / run.wrk.seconds:8.1f} answers/s (then {waited:.1f} s to idle)"
+        )
         return run
 
     def warm_up(self, server: Server, script: str, connections: int) -> None:
@@ -100,27 +102,11 @@ class Bench:
         settle((self.mediqueue, self.reference))
 
 
-def fixtures_runner(env: dict[str, str]) -> Callable[..., object]:
-    """``fixtures("listing", "--total", "100")``: run loadtests.bench.fixtures in a child
-    process on the bench database and return what it printed (JSON)."""
-
-    def run(*args: str) -> object:
-        done = subprocess.run(
-            [sys.executable, "-m", "loadtests.bench.fixtures", *args],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"fixtures {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    return run
-
-
 def run_listings(bench: Bench, result: PassResult) -> None:
+    """Each listing on a database holding exactly its slots (the floor after the first)."""
     for turn, (scenario, total, our_path) in enumerate(LISTINGS):
+        if not bench.seconds.of(scenario):
+            continue
         bench.fixtures("listing", "--total", str(total))
         paths = {MEDIQUEUE: our_path, REFERENCE: "/api/slots"}
         result.listing_expected[scenario] = total
@@ -133,9 +119,8 @@ def run_listings(bench: Bench, result: PassResult) -> None:
             result.runs.setdefault(scenario, {})[server.name] = bench.measure(
                 server, scenario, script, LISTING_CONNECTIONS
             )
-        if scenario == LISTING_100:
+        if scenario == LISTING_100 and bench.seconds.floor:
             run_floor(bench, result)
-    bench.fixtures("clear-listing")
 
 
 def run_floor(bench: Bench, result: PassResult) -> None:
@@ -147,14 +132,17 @@ def run_floor(bench: Bench, result: PassResult) -> None:
     }
 
 
-def run_bookings(bench: Bench, result: PassResult, slots: dict) -> None:
-    """The rate-limit probe, a warm-up, then every booking scenario on fresh slots; finally
+def run_bookings(bench: Bench, result: PassResult, slots: dict, scenarios: tuple[str, ...]) -> None:
+    """The rate-limit probe, a warm-up, then the booking ``scenarios`` on fresh slots; finally
     the flash crowd's slots and the invariants, read back from the database."""
     result.probe_statuses = rate_limit_probe(bench.mediqueue.base_url, slots["probe"])
+    probe = result.probe_statuses
+    say(f"rate-limit probe: one patient, {len(probe)} requests, the last answered {probe[-1]}")
     for server in bench.servers(0):
         script = book_script(slot_id=slots[server.name]["warm"], prefix=f"{result.name}-warm")
         bench.warm_up(server, script, 64)
-    for turn, (scenario, slot_kind, connections) in enumerate(BOOKINGS):
+    chosen = [booking for booking in BOOKINGS if booking[0] in scenarios]
+    for turn, (scenario, slot_kind, connections) in enumerate(chosen):
         for server in bench.servers(turn):
             script = book_script(
                 slot_id=slots[server.name][slot_kind], prefix=f"{result.name}-{scenario}"
@@ -162,12 +150,15 @@ def run_bookings(bench: Bench, result: PassResult, slots: dict) -> None:
             result.runs.setdefault(scenario, {})[server.name] = bench.measure(
                 server, scenario, script, connections
             )
-    flash_ids = [slots[MEDIQUEUE]["flash"], slots[REFERENCE]["flash"]]
-    states = {
-        state["slot_id"]: state for state in bench.fixtures("slot-states", *map(str, flash_ids))
-    }
-    for server in (MEDIQUEUE, REFERENCE):
-        state = states[slots[server]["flash"]]
-        result.flash_slots[server] = SlotCount(state["booked_seats"], state["confirmed_bookings"])
-    invariants = bench.fixtures("check-bookings")
-    result.invariants_ok, result.invariants_output = invariants["ok"], invariants["output"]
+    flash = {server: slots[server]["flash"] for server in (MEDIQUEUE, REFERENCE)}
+    say("reading the flash crowd's slots and check_bookings")
+    after = bench.fixtures("after-pass", *(str(slot_id) for slot_id in flash.values()))
+    states = {state["slot_id"]: state for state in after["slots"]}
+    if FLASH in result.runs:
+        for server, slot_id in flash.items():
+            state = states[slot_id]
+            result.flash_slots[server] = SlotCount(
+                state["booked_seats"], state["confirmed_bookings"]
+            )
+    result.invariants_ok = after["invariants_ok"]
+    result.invariants_output = after["invariants_output"]

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from loadtests.bench.pgbench import PgbenchRun
 from loadtests.bench.results import (
-    FLASH,
     ORDER,
-    REFUSAL,
     SERVER_NAMES,
     SERVERS,
     TITLES,
@@ -23,6 +21,11 @@ _COLUMNS = (
     f"  {'scenario':<37} {'server':<10} {'answers/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
     f"{'app ms':>7} {'pg ms':>6}  statuses"
 )
+
+
+def say(message: str) -> None:
+    """A progress line while the run goes (the tables come at the end)."""
+    print(f"bench: {message}", flush=True)
 
 
 def _ms(value: float | None) -> str:
@@ -89,7 +92,7 @@ def notes(result: PassResult) -> list[str]:
         "  answers/s: every HTTP answer; app ms / pg ms: CPU milliseconds per answer of the app",
         "  processes (gunicorn master + workers, or the node process) and of every process of",
         "  the PostgreSQL server (postmaster and children), from /proc before and after the run.",
-        f"  {TITLES[REFUSAL]}: the {TITLES[FLASH]}'s slot, sold out, booked again.",
+        "  refusals: new patients booking a slot of one seat that is already booked.",
     ]
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,16 +11,19 @@ from datetime import UTC, datetime
 
 from loadtests import bench
 from loadtests.bench import cpu, database, reference, report, verdict
+from loadtests.bench.fixtures import FixturesProcess
 from loadtests.bench.measure import Server
-from loadtests.bench.passes import Bench, Seconds, fixtures_runner, run_bookings, run_listings
+from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
 from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
-from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult
+from loadtests.bench.report import say
+from loadtests.bench.results import FLASH, HOT, MEDIQUEUE, ONE_CONN, REFERENCE, REFUSAL, PassResult
 from loadtests.bench.wrk import require_wrk
 from loadtests.server import free_port, gunicorn_server, production_env
 
 REPORTS_DIR = database.BASE_DIR / "loadtests" / "reports"
 BENCH_PORTS = range(8300, 8400)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BOOKING_SCENARIOS = (HOT, ONE_CONN, FLASH, REFUSAL)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,8 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--one-conn-seconds", type=float, default=8)
     add("--flash-seconds", type=float, default=10)
     add("--refusal-seconds", type=float, default=8)
-    add("--listing-seconds", type=float, default=8)
-    add("--floor-seconds", type=float, default=6)
+    add("--listing-seconds", type=float, default=8, help="each listing (100, 1,000 slots)")
+    add("--floor-seconds", type=float, default=6, help="0 leaves the framework floor out")
     add("--warmup-seconds", type=float, default=2)
     add("--pgbench-seconds", type=int, default=6)
     add("--pgbench-clients", default="4,8,16,32", help="comma-separated")
@@ -54,12 +55,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--threads", type=int, help="gunicorn threads per worker")
     add("--keep-database", action="store_true", help="keep mediqueue_bench afterwards")
     args = parser.parse_args(argv)
+    args.listing_1000_seconds = args.listing_seconds
+    args.second_pass = BOOKING_SCENARIOS
     if args.quick:
-        for name in ("hot", "one_conn", "flash", "refusal", "listing", "floor"):
-            setattr(args, f"{name}_seconds", 2)
-        # The flash crowd must last until its 100 winners have their answers.
-        args.flash_seconds = 5
-        args.warmup_seconds, args.pgbench_seconds, args.pgbench_clients = 1, 2, "16"
+        # A smoke test: every correctness check, the 100-slot listing, and the Redis pass on
+        # the two scenarios where the store is paid for most. The flash crowd lasts until its
+        # 100 winners have their answers even on a busy machine.
+        args.hot_seconds = args.one_conn_seconds = args.refusal_seconds = 2
+        args.listing_seconds, args.listing_1000_seconds, args.floor_seconds = 2, 0, 0
+        args.flash_seconds, args.warmup_seconds = 4, 1
+        args.pgbench_seconds, args.pgbench_clients = 2, "16"
+        args.second_pass = (HOT, REFUSAL)
     return args
 
 
@@ -70,7 +76,8 @@ def seconds(args: argparse.Namespace) -> Seconds:
         one_conn=args.one_conn_seconds,
         flash=args.flash_seconds,
         refusal=args.refusal_seconds,
-        listing=args.listing_seconds,
+        listing_100=args.listing_seconds,
+        listing_1000=args.listing_1000_seconds,
         floor=args.floor_seconds,
     )
 
@@ -131,12 +138,15 @@ def gunicorn_description(server: Server) -> str:
     return f"gunicorn master pid {server.pid} + {workers} workers"
 
 
-def one_pass(bench_for: Bench, result: PassResult, *, listings: bool) -> dict:
+def one_pass(
+    bench_for: Bench, result: PassResult, *, listings: bool, scenarios: tuple[str, ...]
+) -> dict:
     """Measure one pass into ``result``; return the slots it booked."""
     if listings:
         run_listings(bench_for, result)
-    slots = bench_for.fixtures("booking-slots", "--label", result.name)
-    run_bookings(bench_for, result, slots)
+    clear = ("--clear-listing",) if listings else ()
+    slots = bench_for.fixtures("booking-slots", "--label", result.name, *clear)
+    run_bookings(bench_for, result, slots, scenarios)
     return slots
 
 
@@ -163,12 +173,6 @@ def prepare(args: argparse.Namespace) -> Setup:
     postgres = database.describe_server(database_url)
     print(f"bench: {postgres.describe()}, database {database.BENCH_DATABASE}", flush=True)
     env = service_env(database_url, args, redis_url="")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=database.BASE_DIR,
-        env=plain_env(env),
-        check=True,
-    )
     use_redis = not args.no_redis and redis_answers(args.redis_url)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     setup = Setup(
@@ -185,9 +189,11 @@ def prepare(args: argparse.Namespace) -> Setup:
     return setup
 
 
-def measure_all(setup: Setup) -> tuple[list[PassResult], list[PgbenchRun]]:
+def measure_all(
+    setup: Setup, fixtures: FixturesProcess
+) -> tuple[list[PassResult], list[PgbenchRun]]:
     """Both passes with the reference running throughout, and pgbench between them."""
-    args, fixtures = setup.args, fixtures_runner(plain_env(setup.env))
+    args = setup.args
     ref_log = REPORTS_DIR / f"bench-{setup.stamp}-reference.log"
     with reference.reference_server(
         database_url=setup.database_url, port=free_port(BENCH_PORTS), log_path=ref_log
@@ -198,10 +204,12 @@ def measure_all(setup: Setup) -> tuple[list[PassResult], list[PgbenchRun]]:
         def bench_with(ours: Server) -> Bench:
             return Bench(ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures)
 
+        say("pass 1 (rate-limit counters in the database cache)")
         with mediqueue_server(setup.database_url, setup.env, "db", setup.stamp) as ours:
             setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
             first = PassResult("db", "pass 1: rate limits on, counters in the database cache")
-            slots = one_pass(bench_with(ours), first, listings=True)
+            slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
+        say("pgbench")
         pgbench_runs = pgbench_ceiling(
             setup.database_url,
             slot_id=slots["pgbench"],
@@ -212,13 +220,14 @@ def measure_all(setup: Setup) -> tuple[list[PassResult], list[PgbenchRun]]:
         results = [first]
         if setup.redis_url:
             redis_env = {**setup.env, "REDIS_URL": setup.redis_url}
+            say(f"pass 2 (rate-limit counters in Redis, {setup.redis_url})")
             with mediqueue_server(setup.database_url, redis_env, "redis", setup.stamp) as ours:
                 second = PassResult(
                     "redis",
                     f"pass 2: rate limits on, counters in Redis ({setup.redis_url}); "
                     "booking scenarios only",
                 )
-                one_pass(bench_with(ours), second, listings=False)
+                one_pass(bench_with(ours), second, listings=False, scenarios=args.second_pass)
                 results.append(second)
     return results, pgbench_runs
 
@@ -250,8 +259,11 @@ def conclude(setup: Setup, results: list[PassResult], pgbench_runs: list[Pgbench
 
 def main(argv: list[str] | None = None) -> int:
     setup = prepare(parse_args(argv))
+    fixtures_log = REPORTS_DIR / f"bench-{setup.stamp}-fixtures.log"
     try:
-        results, pgbench_runs = measure_all(setup)
+        with FixturesProcess(plain_env(setup.env), fixtures_log) as fixtures:
+            fixtures("migrate")
+            results, pgbench_runs = measure_all(setup, fixtures)
     finally:
         if not setup.args.keep_database:
             database.drop_database(setup.admin_url)

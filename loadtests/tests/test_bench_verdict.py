@@ -210,3 +210,18 @@ def test_the_exit_code_fails_on_checks_and_on_missed_targets_only_when_strict():
     assert exit_code([ok, bad], [met], strict=False) == 1
     assert exit_code([ok], [missed], strict=False) == 0
     assert exit_code([ok], [missed], strict=True) == 1
+
+
+def test_a_pass_of_some_booking_scenarios_judges_only_their_targets():
+    redis_quick = a_pass(listing_sizes={}, listing_expected={}, flash_slots={})
+    for scenario in (ONE_CONN, FLASH, LISTING_100, LISTING_1000):
+        del redis_quick.runs[scenario]
+
+    assert [t.name for t in targets(redis_quick, 2_000.0)] == [
+        "hot slot bookings/s vs reference",
+        "app CPU per booking (hot slot)",
+        "app CPU per refusal (full slot)",
+        "PostgreSQL CPU per booking (hot slot)",
+        "hot slot vs pgbench of its statement",
+    ]
+    assert all(check.ok for check in checks(redis_quick))
