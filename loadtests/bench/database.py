@@ -29,11 +29,12 @@ class PostgresServer:
     postmaster_pid: int | None
 
     def describe(self) -> str:
-        cpu_note = (
-            f"postmaster pid {self.postmaster_pid}"
-            if self.postmaster_pid
-            else "not on this machine: PostgreSQL CPU not measured"
-        )
+        if not self.postmaster_pid:
+            cpu_note = "not on this machine: PostgreSQL CPU not measured"
+        elif self.kind == "embedded":
+            cpu_note = f"postmaster pid {self.postmaster_pid}"
+        else:  # a shared server: its CPU figure includes whatever else it serves meanwhile
+            cpu_note = f"postmaster pid {self.postmaster_pid}; its CPU counts all its databases"
         return f"PostgreSQL {self.version} ({self.kind}, {self.where}; {cpu_note})"
 
 

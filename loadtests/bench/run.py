@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--quick", action="store_true", help="2-second runs and one pgbench client count")
+    add("--quick", action="store_true", help="a smoke test: 2-second runs, fewer scenarios")
     add("--strict", action="store_true", help="a missed performance target fails the run too")
     add("--hot-seconds", type=float, default=15)
     add("--one-conn-seconds", type=float, default=8)

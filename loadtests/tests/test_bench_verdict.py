@@ -225,3 +225,12 @@ def test_a_pass_of_some_booking_scenarios_judges_only_their_targets():
         "hot slot vs pgbench of its statement",
     ]
     assert all(check.ok for check in checks(redis_quick))
+
+
+def test_a_ratio_just_under_its_limit_is_printed_with_three_decimals():
+    from loadtests.bench.report import measured_text
+
+    assert measured_text(Target("t", 0.4971, 0.5, True, "x")) == "0.497x"
+    assert measured_text(Target("t", 0.61, 0.5, True, "x")) == "0.61x"
+    assert measured_text(Target("t", None, 0.5, True, "x")) == "n/a"
+    assert measured_text(Target("t", 6.264, 0.7, False, " ms")) == "6.26 ms"
