@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev
+.PHONY: loadtest chaos dev wrk
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -93,9 +93,18 @@ check-bookings: $(INSTALLED)
 clean-db:
 	rm -rf .mediqueue
 
-# Benchmark: hot slot, flash sell-out, listing, framework floor and the pgbench ceiling, in one run.
-bench: $(INSTALLED)
+# Benchmark: MediQueue with production settings beside the original Express design (reference
+# server, npm ci on first use) and pgbench: hot slot, flash crowd, refusals, one connection,
+# listings, CPU per request; issue #13's targets. BENCH_ARGS=--quick for a smoke test.
+bench: $(INSTALLED) wrk
 	$(PY) -m loadtests.bench $(BENCH_ARGS)
+
+# The benchmark's load generator, Debian's wrk package.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "Installing Debian's wrk for the benchmark"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 
 # Fault injection: worker kills, PostgreSQL restarts and crashes, clients that hang up, each
 # during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.

@@ -62,9 +62,12 @@ def gunicorn_server(
     port: int,
     log_path: Path,
     workers: int | None = None,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str | None] | None = None,
 ) -> Iterator[str]:
-    """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards."""
+    """Yield the base URL of a gunicorn serving MediQueue; stop it (SIGTERM) afterwards.
+
+    ``extra_env`` is laid over ``production_env``; a None value removes the variable (the bench
+    removes the rate-limit switches, so that the product's default limits apply)."""
     command = [
         sys.executable,
         "-m",
@@ -82,7 +85,7 @@ def gunicorn_server(
         process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env={**production_env(database_url), **(extra_env or {})},
+            env=_without_nones({**production_env(database_url), **(extra_env or {})}),
             stdout=log,
             stderr=log,
         )
@@ -92,6 +95,10 @@ def gunicorn_server(
             yield base_url
         finally:
             stop(process)
+
+
+def _without_nones(env: dict[str, str | None]) -> dict[str, str]:
+    return {key: value for key, value in env.items() if value is not None}
 
 
 def wait_until_ready(

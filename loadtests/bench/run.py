@@ -1,0 +1,270 @@
+"""The benchmark run: set up, measure each pass, judge, print; see the package's docstring."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from loadtests import bench
+from loadtests.bench import cpu, database, reference, report, verdict
+from loadtests.bench.fixtures import FixturesProcess
+from loadtests.bench.measure import Server
+from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
+from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
+from loadtests.bench.report import say
+from loadtests.bench.results import FLASH, HOT, MEDIQUEUE, ONE_CONN, REFERENCE, REFUSAL, PassResult
+from loadtests.bench.wrk import require_wrk
+from loadtests.server import free_port, gunicorn_server, production_env
+
+REPORTS_DIR = database.BASE_DIR / "loadtests" / "reports"
+BENCH_PORTS = range(8300, 8400)
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BOOKING_SCENARIOS = (HOT, ONE_CONN, FLASH, REFUSAL)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make bench",
+        description=bench.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="a smoke test: 2-second runs, fewer scenarios")
+    add("--strict", action="store_true", help="a missed performance target fails the run too")
+    add("--hot-seconds", type=float, default=15)
+    add("--one-conn-seconds", type=float, default=8)
+    add("--flash-seconds", type=float, default=10)
+    add("--refusal-seconds", type=float, default=8)
+    add("--listing-seconds", type=float, default=8, help="each listing (100, 1,000 slots)")
+    add("--floor-seconds", type=float, default=6, help="0 leaves the framework floor out")
+    add("--warmup-seconds", type=float, default=2)
+    add("--pgbench-seconds", type=int, default=6)
+    add("--pgbench-clients", default="4,8,16,32", help="comma-separated")
+    add(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL,
+        help="the second pass's rate-limit store (default: $REDIS_URL, else %(default)s)",
+    )
+    add("--no-redis", action="store_true", help="skip the second pass (Redis)")
+    add("--workers", type=int, help="gunicorn workers (default: the config's)")
+    add("--worker-class", help="gunicorn worker class (default: the config's)")
+    add("--threads", type=int, help="gunicorn threads per worker")
+    add("--keep-database", action="store_true", help="keep mediqueue_bench afterwards")
+    args = parser.parse_args(argv)
+    args.listing_1000_seconds = args.listing_seconds
+    args.second_pass = BOOKING_SCENARIOS
+    if args.quick:
+        # A smoke test: every correctness check, the 100-slot listing, and the Redis pass on
+        # the two scenarios where the store is paid for most. The flash crowd lasts until its
+        # 100 winners have their answers even on a busy machine.
+        args.hot_seconds = args.one_conn_seconds = args.refusal_seconds = 2
+        args.listing_seconds, args.listing_1000_seconds, args.floor_seconds = 2, 0, 0
+        args.flash_seconds, args.warmup_seconds = 4, 1
+        args.pgbench_seconds, args.pgbench_clients = 2, "16"
+        args.second_pass = (HOT, REFUSAL)
+    return args
+
+
+def seconds(args: argparse.Namespace) -> Seconds:
+    return Seconds(
+        warmup=args.warmup_seconds,
+        hot=args.hot_seconds,
+        one_conn=args.one_conn_seconds,
+        flash=args.flash_seconds,
+        refusal=args.refusal_seconds,
+        listing_100=args.listing_seconds,
+        listing_1000=args.listing_1000_seconds,
+        floor=args.floor_seconds,
+    )
+
+
+def service_env(database_url: str, args: argparse.Namespace, *, redis_url: str) -> dict:
+    """Production settings as the load tests have them, except for what the bench must measure:
+    the product's own default rate limits (None removes any set in this shell), a proxy whose
+    X-Forwarded-For names the client, the JSON event log; plus the floor URL."""
+    env: dict[str, str | None] = {
+        **production_env(database_url),
+        "DJANGO_SETTINGS_MODULE": "mediqueue.settings",
+        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": None,
+        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": None,
+        "MEDIQUEUE_NUM_PROXIES": "1",
+        "REDIS_URL": redis_url,  # "": the default store, an UNLOGGED PostgreSQL table
+        "DJANGO_LOG_FORMAT": "json",
+        "DJANGO_LOG_LEVEL": "INFO",
+        "MEDIQUEUE_BENCH_ENDPOINTS": "1",
+    }
+    for key, value in (
+        ("WEB_CONCURRENCY", args.workers),
+        ("GUNICORN_WORKER_CLASS", args.worker_class),
+        ("GUNICORN_THREADS", args.threads),
+    ):
+        if value is not None:
+            env[key] = str(value)
+    return env
+
+
+def plain_env(env: dict) -> dict[str, str]:
+    return {key: value for key, value in env.items() if value is not None}
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def mediqueue_server(database_url: str, env: dict, label: str, stamp: str) -> Iterator[Server]:
+    port = free_port(BENCH_PORTS)
+    log_path = REPORTS_DIR / f"bench-{stamp}-{label}-gunicorn.log"
+    with gunicorn_server(
+        database_url=database_url, port=port, log_path=log_path, extra_env=env
+    ) as base_url:
+        master = cpu.child_running(os.getpid(), "gunicorn", f"127.0.0.1:{port}")
+        yield Server(MEDIQUEUE, base_url, master)
+
+
+def gunicorn_description(server: Server) -> str:
+    if server.pid is None:
+        return "gunicorn (master not found: app CPU not measured)"
+    workers = len(cpu.tree(cpu.snapshot(), server.pid)) - 1
+    return f"gunicorn master pid {server.pid} + {workers} workers"
+
+
+def one_pass(
+    bench_for: Bench, result: PassResult, *, listings: bool, scenarios: tuple[str, ...]
+) -> dict:
+    """Measure one pass into ``result``; return the slots it booked."""
+    if listings:
+        run_listings(bench_for, result)
+    clear = ("--clear-listing",) if listings else ()
+    slots = bench_for.fixtures("booking-slots", "--label", result.name, *clear)
+    run_bookings(bench_for, result, slots, scenarios)
+    return slots
+
+
+@dataclass
+class Setup:
+    """The prepared run: a fresh, migrated benchmark database and the servers' settings."""
+
+    args: argparse.Namespace
+    stamp: str
+    admin_url: str
+    database_url: str
+    postgres: database.PostgresServer
+    env: dict
+    redis_url: str | None
+    header: list[str] = field(default_factory=list)
+    calibration: list[float] = field(default_factory=list)
+
+
+def prepare(args: argparse.Namespace) -> Setup:
+    require_wrk()
+    reference.ensure_installed()
+    admin_url = database.server_admin_url()
+    database_url = database.recreate_database(admin_url)
+    postgres = database.describe_server(database_url)
+    print(f"bench: {postgres.describe()}, database {database.BENCH_DATABASE}", flush=True)
+    env = service_env(database_url, args, redis_url="")
+    use_redis = not args.no_redis and redis_answers(args.redis_url)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    setup = Setup(
+        args=args,
+        stamp=f"{datetime.now():%Y%m%d-%H%M%S}",
+        admin_url=admin_url,
+        database_url=database_url,
+        postgres=postgres,
+        env=env,
+        redis_url=args.redis_url if use_redis else None,
+        header=[f"MediQueue benchmark {started}, {os.cpu_count()} cores, {postgres.describe()}"],
+    )
+    setup.calibration.append(cpu.calibration_ms())
+    return setup
+
+
+def measure_all(
+    setup: Setup, fixtures: FixturesProcess
+) -> tuple[list[PassResult], list[PgbenchRun]]:
+    """Both passes with the reference running throughout, and pgbench between them."""
+    args = setup.args
+    ref_log = REPORTS_DIR / f"bench-{setup.stamp}-reference.log"
+    with reference.reference_server(
+        database_url=setup.database_url, port=free_port(BENCH_PORTS), log_path=ref_log
+    ) as ref:
+        ref_server = Server(REFERENCE, ref.base_url, ref.pid)
+        setup.header.append(f"reference: {ref.versions}, one process, pg Pool of 10 (default)")
+
+        def bench_with(ours: Server) -> Bench:
+            return Bench(ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures)
+
+        say("pass 1 (rate-limit counters in the database cache)")
+        with mediqueue_server(setup.database_url, setup.env, "db", setup.stamp) as ours:
+            setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
+            first = PassResult("db", "pass 1: rate limits on, counters in the database cache")
+            slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
+        say("pgbench")
+        pgbench_runs = pgbench_ceiling(
+            setup.database_url,
+            slot_id=slots["pgbench"],
+            clients=[int(c) for c in args.pgbench_clients.split(",")],
+            seconds=args.pgbench_seconds,
+            postmaster=setup.postgres.postmaster_pid,
+        )
+        results = [first]
+        if setup.redis_url:
+            redis_env = {**setup.env, "REDIS_URL": setup.redis_url}
+            say(f"pass 2 (rate-limit counters in Redis, {setup.redis_url})")
+            with mediqueue_server(setup.database_url, redis_env, "redis", setup.stamp) as ours:
+                second = PassResult(
+                    "redis",
+                    f"pass 2: rate limits on, counters in Redis ({setup.redis_url}); "
+                    "booking scenarios only",
+                )
+                one_pass(bench_with(ours), second, listings=False, scenarios=args.second_pass)
+                results.append(second)
+    return results, pgbench_runs
+
+
+def conclude(setup: Setup, results: list[PassResult], pgbench_runs: list[PgbenchRun]) -> int:
+    """Judge, print, write the JSON; the exit code."""
+    setup.calibration.append(cpu.calibration_ms())
+    before, after = setup.calibration
+    redis_note = "" if setup.redis_url else "; Redis pass skipped (no Redis answering)"
+    setup.header.append(
+        f"CPU yardstick (a fixed Python loop): {before:.0f} ms before, {after:.0f} ms after; "
+        f"load average {os.getloadavg()[0]:.1f}; X-Forwarded-For spread, "
+        f"MEDIQUEUE_NUM_PROXIES=1{redis_note}"
+    )
+    best_tps = max(run.tps for run in pgbench_runs)
+    passes = [(r, verdict.targets(r, best_tps), verdict.checks(r)) for r in results]
+    report.print_run(header=setup.header, passes=passes, pgbench=pgbench_runs)
+    path = REPORTS_DIR / f"bench-{setup.stamp}.json"
+    report.write_json(path, header=setup.header, passes=passes, pgbench=pgbench_runs)
+    print(f"\nwritten: {path.relative_to(database.BASE_DIR)}")
+    all_checks = [check for _, _, checks in passes for check in checks]
+    all_targets = [target for _, targets, _ in passes for target in targets]
+    code = verdict.exit_code(all_checks, all_targets, strict=setup.args.strict)
+    failed = sum(not check.ok for check in all_checks)
+    missed = sum(target.met is False for target in all_targets)
+    print(f"bench: {failed} correctness checks failed, {missed} targets missed -> exit {code}")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup = prepare(parse_args(argv))
+    fixtures_log = REPORTS_DIR / f"bench-{setup.stamp}-fixtures.log"
+    try:
+        with FixturesProcess(plain_env(setup.env), fixtures_log) as fixtures:
+            fixtures("migrate")
+            results, pgbench_runs = measure_all(setup, fixtures)
+    finally:
+        if not setup.args.keep_database:
+            database.drop_database(setup.admin_url)
+    return conclude(setup, results, pgbench_runs)
