@@ -204,10 +204,10 @@ def measure_all(
         def bench_with(ours: Server) -> Bench:
             return Bench(ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures)
 
-        say("pass 1 (rate-limit counters in the database cache)")
+        say("pass 1 (rate-limit counters in PostgreSQL)")
         with mediqueue_server(setup.database_url, setup.env, "db", setup.stamp) as ours:
             setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
-            first = PassResult("db", "pass 1: rate limits on, counters in the database cache")
+            first = PassResult("db", "pass 1: rate limits on, counters in PostgreSQL (UNLOGGED table)")
             slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
         say("pgbench")
         pgbench_runs = pgbench_ceiling(
