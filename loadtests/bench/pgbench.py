@@ -16,7 +16,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from booking.queries import TAKE_SEAT
 from loadtests.bench import cpu
 
 
@@ -35,12 +34,24 @@ def as_pgbench(statement: str) -> str:
     )
 
 
-# The service runs TAKE_SEAT as a transaction of its own (autocommit), and so does pgbench.
-PGBENCH_TRANSACTION = f"\\set patient random(1, 9000000000000000000)\n{as_pgbench(TAKE_SEAT)}\n"
+def take_seat_statement() -> str:
+    """booking.queries.TAKE_SEAT, read from the product itself (its models define the statuses
+    written into it, so Django is set up first: importing the settings starts nothing)."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediqueue.settings")
+    django.setup()
+    from booking.queries import TAKE_SEAT
+
+    return TAKE_SEAT
 
 
 def pgbench_script(slot_id: int) -> str:
-    return f"\\set slot {int(slot_id)}\n{PGBENCH_TRANSACTION}"
+    # The service runs TAKE_SEAT as a transaction of its own (autocommit), and so does pgbench.
+    return (
+        f"\\set slot {int(slot_id)}\n\\set patient random(1, 9000000000000000000)\n"
+        f"{as_pgbench(take_seat_statement())}\n"
+    )
 
 
 @dataclass(frozen=True)

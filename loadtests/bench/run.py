@@ -207,7 +207,7 @@ def measure_all(
         say("pass 1 (rate-limit counters in PostgreSQL)")
         with mediqueue_server(setup.database_url, setup.env, "db", setup.stamp) as ours:
             setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
-            first = PassResult("db", "pass 1: rate limits on, counters in PostgreSQL (UNLOGGED table)")
+            first = PassResult("db", "pass 1: rate limits on, counters in PostgreSQL")
             slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
         say("pgbench")
         pgbench_runs = pgbench_ceiling(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking.queries import TAKE_SEAT
-from loadtests.bench.pgbench import PGBENCH_TRANSACTION, as_pgbench, parse_pgbench, pgbench_script
+from loadtests.bench.pgbench import as_pgbench, parse_pgbench, pgbench_script
 
 
 def test_the_pgbench_statement_is_take_seat_on_one_line_with_pgbench_variables():
@@ -21,7 +21,7 @@ def test_the_script_sets_the_slot_and_a_fresh_patient_per_transaction():
     script = pgbench_script(42)
 
     assert script.startswith("\\set slot 42\n\\set patient random(")
-    assert script.endswith(PGBENCH_TRANSACTION)
+    assert script.endswith(as_pgbench(TAKE_SEAT) + "\n")
 
 
 def test_parse_pgbench_reads_tps_and_transactions():
