@@ -1,19 +1,28 @@
-from django.utils.decorators import method_decorator
-from django.views.decorators.cache import never_cache
+"""The patient's booking endpoints: book, look a booking up, cancel it.
+
+Lean views (``mediqueue.api.LeanAPIView``): DRF describes them for the schema, the request path
+is plain Django. Every answer carries the booking reference, the key to the booking, so none may
+be stored by a cache.
+"""
+
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
-from rest_framework.response import Response
 
 from booking import idempotency, messages, selectors, services, throttles
 from booking.idempotency import Answer
-from booking.serializers import BookingAnswerSerializer, BookInputSerializer, booking_answer
-from mediqueue.api import PublicAPIView
+from booking.serializers import (
+    BookingAnswerSerializer,
+    BookInputSerializer,
+    booked_answer,
+    booking_answer,
+)
+from mediqueue import validation
+from mediqueue.api import LeanAPIView, json_answer, read_json_object
+from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
 
-
-def _answer(booking, slot, message: str, http_status=status.HTTP_200_OK) -> Answer:
-    return Answer(http_status, booking_answer(message=message, booking=booking, slot=slot))
+BOOK_REQUEST_RULES = {"userId": validation.patient_id, "slotId": validation.whole_number}
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -32,7 +41,7 @@ _IDEMPOTENCY_ERRORS = {
 }
 
 
-def _respond(request, action, *, scope: str) -> Response:
+def _respond(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
     header is sent."""
     raw_key = request.headers.get("Idempotency-Key")
@@ -43,23 +52,17 @@ def _respond(request, action, *, scope: str) -> Response:
             scope=scope,
             key=idempotency.valid_key(raw_key),
             fingerprint=idempotency.request_fingerprint(
-                method=request.method, path=request.path, payload=request.data
+                method=request.method, path=request.path, payload=payload
             ),
             action=action,
         )
-    response = Response(answer.body, status=answer.status)
+    response = json_answer(answer.body, status=answer.status, never_store=True)
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
     return response
 
 
-# Answers of these endpoints carry the booking reference, the key to the booking: no cache,
-# shared or private, may keep one.
-_NEVER_STORED = method_decorator(never_cache, name="dispatch")
-
-
-@_NEVER_STORED
-class BookApi(PublicAPIView):
+class BookApi(LeanAPIView):
     @extend_schema(
         operation_id="book",
         request=BookInputSerializer,
@@ -96,39 +99,38 @@ class BookApi(PublicAPIView):
             "everyone, its seat holders included."
         ),
     )
-    def post(self, request):
-        data = BookInputSerializer(data=request.data)
-        valid = data.is_valid()
-        # An invalid request counts against its client's limit too (its patient is unknown).
-        throttles.check_booking(request, patient=data.validated_data.get("userId"))
-        if not valid:
-            raise ValidationError(data.errors)
+    def post(self, request: HttpRequest) -> HttpResponse:
+        data = read_json_object(request)
+        try:
+            fields = validation.validated(data, BOOK_REQUEST_RULES)
+        except InvalidRequestError:
+            # An invalid request counts against its client's limit too (its patient unknown).
+            throttles.check_booking(request, patient=None)
+            raise
+        user_id, slot_id = fields["userId"], fields["slotId"]
+        throttles.check_booking(request, patient=user_id)
 
         def book() -> Answer:
-            outcome = services.book(
-                slot_id=data.validated_data["slotId"], user_id=data.validated_data["userId"]
-            )
-            return _answer(outcome.booking, outcome.slot, messages.BOOKED, status.HTTP_201_CREATED)
+            booked = services.book(slot_id=slot_id, user_id=user_id)
+            body = booked_answer(message=messages.BOOKED, booked=booked)
+            return Answer(status.HTTP_201_CREATED, body)
 
-        return _respond(
-            request, book, scope=idempotency.key_scope("book", data.validated_data["userId"])
-        )
+        scope = idempotency.key_scope("book", user_id)
+        return _respond(request, book, scope=scope, payload=data)
 
 
-@_NEVER_STORED
-class BookingDetailApi(PublicAPIView):
+class BookingDetailApi(LeanAPIView):
     @extend_schema(
         operation_id="bookings_retrieve",
         responses={200: BookingAnswerSerializer, 404: error("booking_not_found")},
     )
-    def get(self, request, reference: str):
+    def get(self, request: HttpRequest, reference: str) -> HttpResponse:
         booking = selectors.booking_get(reference=reference)
-        answer = _answer(booking, booking.slot, messages.FOUND)
-        return Response(answer.body, status=answer.status)
+        body = booking_answer(message=messages.FOUND, booking=booking, slot=booking.slot)
+        return json_answer(body, never_store=True)
 
 
-@_NEVER_STORED
-class BookingCancelApi(PublicAPIView):
+class BookingCancelApi(LeanAPIView):
     @extend_schema(
         operation_id="bookings_cancel",
         request=None,
@@ -144,12 +146,14 @@ class BookingCancelApi(PublicAPIView):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         description="Cancel a booking; the seat is free at once. Repeating it is a no-op 200.",
     )
-    def post(self, request, reference: str):
+    def post(self, request: HttpRequest, reference: str) -> HttpResponse:
         throttles.check_cancel(request)
 
         def cancel() -> Answer:
             outcome = services.cancel(reference=reference)
             message = messages.CANCELLED if outcome.changed else messages.ALREADY_CANCELLED
-            return _answer(outcome.booking, outcome.slot, message)
+            body = booking_answer(message=message, booking=outcome.booking, slot=outcome.slot)
+            return Answer(status.HTTP_200_OK, body)
 
-        return _respond(request, cancel, scope=idempotency.key_scope("cancel", reference))
+        scope = idempotency.key_scope("cancel", reference)
+        return _respond(request, cancel, scope=scope, payload=None)

@@ -41,6 +41,7 @@ from psycopg.rows import class_row
 from booking.models import Booking
 from mediqueue.db import run_as_own_transaction
 from slots.models import Doctor, Slot
+from slots.representation import slot_json
 
 CONFIRMED = sql.Literal(str(Booking.Status.CONFIRMED)).as_string()
 
@@ -114,6 +115,18 @@ class TakeSeat:
     def full(self) -> bool:
         return self.booked_seats >= self.total_seats
 
+    def slot_json(self, slot_id: int) -> dict:
+        return slot_json(
+            slot_id=slot_id,
+            doctor_id=self.doctor_id,
+            doctor_name=self.doctor_name,
+            specialty=self.specialty,
+            start_time=self.start_time,
+            duration_minutes=self.duration_minutes,
+            total_seats=self.total_seats,
+            booked_seats=self.booked_seats,
+        )
+
     def slot(self, slot_id: int) -> Slot:
         return Slot(
             pk=slot_id,
@@ -144,4 +157,5 @@ def take_seat(*, slot_id: int, user_id: str, reference: str, lock_timeout: str) 
         "reference": reference,
         "lock_timeout": lock_timeout,
     }
-    return run_as_own_transaction(TAKE_SEAT, params, row_factory=class_row(TakeSeat))
+    rows = run_as_own_transaction(TAKE_SEAT, params, row_factory=class_row(TakeSeat))
+    return rows[0] if rows else None

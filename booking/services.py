@@ -36,13 +36,33 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Booked:
+    """A seat taken: the booking's reference (the key to it) and the slot as it is after, as
+    the booking statement returned them. The API answers from these plain values; ``booking``
+    and ``slot`` build model instances for callers that want them."""
+
+    reference: str
+    user_id: str
+    slot_id: int
+    seat: queries.TakeSeat
+
+    @property
+    def slot(self) -> Slot:
+        return self.seat.slot(self.slot_id)
+
+    @property
+    def booking(self) -> Booking:
+        return self.seat.booking(slot=self.slot, reference=self.reference, user_id=self.user_id)
+
+
+@dataclass(frozen=True)
 class BookingOutcome:
     booking: Booking
     slot: Slot
     changed: bool  # False for a cancel that found the booking already cancelled
 
 
-def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcome:
+def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> Booked:
     """Give ``user_id`` one seat of the slot.
 
     Refusals, in the order they are decided: the slot has started (SlotClosedError), has no
@@ -72,7 +92,6 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcom
         _refuse_as_the_snapshot_explains(seat)
         return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
 
-    slot = seat.slot(slot_id)
     transaction.on_commit(slot_listing_changed)
     record_event(
         "booking_confirmed",
@@ -82,8 +101,7 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> BookingOutcom
         booked_seats=seat.booked_seats,
         total_seats=seat.total_seats,
     )
-    booking = seat.booking(slot=slot, reference=reference, user_id=user_id)
-    return BookingOutcome(booking=booking, slot=slot, changed=True)
+    return Booked(reference=reference, user_id=user_id, slot_id=slot_id, seat=seat)
 
 
 def _refuse_as_the_snapshot_explains(seat: queries.TakeSeat) -> None:
@@ -97,7 +115,7 @@ def _refuse_as_the_snapshot_explains(seat: queries.TakeSeat) -> None:
         raise AlreadyBookedError()
 
 
-def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> BookingOutcome:
+def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> Booked:
     """Why no seat was taken, read afresh and decided in the same order as ``book``: the slot
     is gone, started (by the database's clock), full, or the patient's own concurrent request
     took their seat. When none of these holds, what the lock wait saw was undone since (a

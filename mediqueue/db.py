@@ -3,6 +3,7 @@ its own, prepared on the server."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,8 +45,8 @@ def busy_on_lock_timeout(busy: type[BusyError] = BusyError) -> Iterator[None]:
         raise
 
 
-def run_as_own_transaction(sql: str, params: dict, *, row_factory=None):
-    """Run one statement as a transaction of its own and return its first row (or None).
+def run_as_own_transaction(sql: str, params: dict, *, row_factory=None) -> list:
+    """Run one statement as a transaction of its own, prepared, and return its rows.
 
     With the connection in autocommit mode PostgreSQL commits the statement before it answers,
     so a row lock the statement takes is released before the answer even leaves the server:
@@ -60,18 +61,25 @@ def run_as_own_transaction(sql: str, params: dict, *, row_factory=None):
     return _execute_prepared(sql, params, row_factory)
 
 
-def _execute_prepared(sql: str, params: dict, row_factory):
+def _execute_prepared(sql: str, params: dict, row_factory) -> list:
     """Execute as a server-side prepared statement on this (persistent) connection.
 
     Django binds parameters client-side, so PostgreSQL would parse and plan the statement on
     every request. Prepared once per connection, it is only executed. Errors are wrapped into
-    django.db's exceptions like any other query's.
+    django.db's exceptions like any other query's, and the statement is in Django's query log
+    when that is kept (DEBUG, or a test capturing queries).
     """
     # What connection.cursor() does first: a persistent connection that PostgreSQL dropped
     # (a restart) is replaced here instead of failing this request.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
+    started = time.monotonic()
     cursor = psycopg.Cursor(connection.connection, row_factory=row_factory)
     with connection.wrap_database_errors, cursor:
         cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+        rows = cursor.fetchall() if cursor.description is not None else []
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": sql, "time": f"{time.monotonic() - started:.3f}", "prepared": True}
+        )
+    return rows

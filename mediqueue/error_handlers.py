@@ -2,8 +2,9 @@
 
 ``{"status": "FAILED", "code": <stable snake_case>, "message": <human>, "errors"?: {field: [..]}}``
 
-One DRF exception handler renders domain errors (``MediQueueError``) and DRF's own errors; the
-Django-level handlers below cover what never reaches a DRF view (unknown URLs, oversized bodies,
+``error_response`` renders what the lean API views raise, the DRF exception handler what the
+DRF views raise (domain errors and DRF's own), both with the same codes and messages; the
+Django-level handlers below cover what never reaches a view (unknown URLs, oversized bodies,
 CSRF failures, crashes), answering JSON under /api/ and Django's usual pages elsewhere.
 """
 
@@ -17,11 +18,11 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from mediqueue.errors import ErrorCode, MediQueueError
+from mediqueue.errors import NON_FIELD_ERRORS, ErrorCode, InvalidRequestError, MediQueueError
 from mediqueue.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
@@ -50,22 +51,33 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
     return body
 
 
+def error_response(exc: Exception) -> JsonResponse | None:
+    """The envelope for an error raised by a lean API view (``mediqueue.api.LeanAPIView``), or
+    None when it is not one a client can cause (a bug: let it become a 500)."""
+    if isinstance(exc, MediQueueError):
+        body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
+        return JsonResponse(body, status=exc.http_status, headers=exc.headers())
+    if isinstance(exc, DatabaseUnavailable):
+        return JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+    return None
+
+
+def _unavailable(exc: Exception) -> dict:
+    # The database is down or restarting (lock timeouts were mapped to "busy" already).
+    # Retrying is safe: a repeated booking is refused, never given a second seat.
+    logger.warning("database unavailable: %s", exc)
+    return error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry.")
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: the envelope for the DRF views (admin API)."""
     if isinstance(exc, MediQueueError):
         set_rollback()
-        return Response(
-            error_body(exc.code, exc.message), status=exc.http_status, headers=exc.headers()
-        )
+        body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
+        return Response(body, status=exc.http_status, headers=exc.headers())
     if isinstance(exc, DatabaseUnavailable):
-        # The database is down or restarting (lock timeouts were mapped to "busy" already).
-        # Retrying is safe: a repeated booking returns the seat a lost answer had taken.
-        logger.warning("database unavailable: %s", exc)
         set_rollback()
-        return Response(
-            error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry."),
-            status=503,
-            headers={"Retry-After": "1"},
-        )
+        return Response(_unavailable(exc), status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if not isinstance(exc, exceptions.APIException):
@@ -80,7 +92,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
-        body = error_body(code, _summarise(errors), errors)
+        body = error_body(code, InvalidRequestError(errors).message, errors)
     elif isinstance(exc, exceptions.ParseError):
         body = error_body(code, f"The request body is not valid JSON: {exc.detail}")
     else:
@@ -96,14 +108,7 @@ def _field_errors(detail) -> dict[str, list[str]]:
             for field, messages in detail.items()
         }
     messages = detail if isinstance(detail, list) else [detail]
-    return {serializers.api_settings.NON_FIELD_ERRORS_KEY: [str(m) for m in messages]}
-
-
-def _summarise(errors: dict[str, list[str]]) -> str:
-    field, messages = next(iter(errors.items()))
-    if field == serializers.api_settings.NON_FIELD_ERRORS_KEY:
-        return messages[0]
-    return f"{field}: {messages[0]}"
+    return {NON_FIELD_ERRORS: [str(m) for m in messages]}
 
 
 # --- Django-level handlers (wired in mediqueue/urls.py and settings.CSRF_FAILURE_VIEW) ---------

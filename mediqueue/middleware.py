@@ -1,11 +1,19 @@
-"""Middleware every request passes through before any view."""
+"""Middleware every request passes through before any view, and the page-only middleware that
+the patients' JSON endpoints skip."""
 
 from __future__ import annotations
 
 import re
 
+from csp.middleware import CSPMiddleware
+from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpResponse, JsonResponse
+from django.middleware.common import CommonMiddleware
 from log_request_id.middleware import RequestIDMiddleware
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from mediqueue.error_handlers import error_body
 from mediqueue.errors import ErrorCode
@@ -40,3 +48,41 @@ class RefuseChunkedBodiesMiddleware:
                 return JsonResponse(error_body(ErrorCode.LENGTH_REQUIRED, message), status=411)
             return HttpResponse(message, status=411, content_type="text/plain")
         return self.get_response(request)
+
+
+# The patients' JSON endpoints (the URLs CORS opens): no session, no login, no CSRF token, no
+# flash messages, no HTML to frame or to give a Content-Security-Policy, no static file. The
+# middleware for those would only cost them time (a sixth of a booking's), so they skip it;
+# the admin API and the pages get it all.
+_PUBLIC_API = re.compile(settings.CORS_URLS_REGEX)
+
+
+class _SkippedByThePublicApi:
+    def __call__(self, request):
+        if _PUBLIC_API.match(request.path_info):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class PageSessionMiddleware(_SkippedByThePublicApi, SessionMiddleware):
+    pass
+
+
+class PageCommonMiddleware(_SkippedByThePublicApi, CommonMiddleware):
+    pass
+
+
+class PageAuthenticationMiddleware(_SkippedByThePublicApi, AuthenticationMiddleware):
+    pass
+
+
+class PageMessageMiddleware(_SkippedByThePublicApi, MessageMiddleware):
+    pass
+
+
+class PageCSPMiddleware(_SkippedByThePublicApi, CSPMiddleware):
+    pass
+
+
+class StaticFilesMiddleware(_SkippedByThePublicApi, WhiteNoiseMiddleware):
+    pass

@@ -26,8 +26,8 @@ import random
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
 
+from mediqueue.db import run_as_own_transaction
 from mediqueue.errors import RateLimitedError
 
 # About one request in this many also deletes the expired counters of every client.
@@ -83,12 +83,14 @@ def hit(counts: list[Count]) -> list[tuple[int, float]]:
     return _hit_postgresql(counts)
 
 
-# Rows are locked in key order, so two requests sharing counters never deadlock.
-_HIT_SQL = """
+def _hit_sql(count: int) -> str:
+    """The counting statement for ``count`` counters, one row of VALUES each."""
+    values = ", ".join(
+        f"(%(key{n})s, now() + %(period{n})s * interval '1 second', 1)" for n in range(count)
+    )
+    return f"""
 INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
-SELECT t.key, now() + make_interval(secs => t.period), 1
-FROM unnest(%(keys)s::text[], %(periods)s::int[]) AS t(key, period)
-ORDER BY t.key
+VALUES {values}
 ON CONFLICT (key) DO UPDATE SET
     hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
     window_ends_at = CASE WHEN c.window_ends_at <= now() THEN excluded.window_ends_at
@@ -96,19 +98,27 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8
 """
 
+
+# A request has one or two counters (per client; per client and patient). One statement text
+# per number, prepared once per connection like the booking statement.
+_HIT_SQL = {count: _hit_sql(count) for count in (1, 2)}
+
 _PURGE_SQL = "DELETE FROM mediqueue_ratelimit WHERE window_ends_at <= now()"
 
 
 def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
-    keys = [count.key for count in counts]
-    with connection.cursor() as cursor:
-        if random.random() < 1 / PURGE_EVERY:
-            cursor.execute(_PURGE_SQL)
-        cursor.execute(
-            _HIT_SQL, {"keys": keys, "periods": [count.period_seconds for count in counts]}
-        )
-        by_key = {key: (hits, seconds_left) for key, hits, seconds_left in cursor.fetchall()}
-    return [by_key[key] for key in keys]
+    # Rows are locked in the order of the VALUES: in key order, so that two requests sharing
+    # counters never deadlock.
+    ordered = sorted(counts, key=lambda count: count.key)
+    params = {}
+    for n, count in enumerate(ordered):
+        params[f"key{n}"] = count.key
+        params[f"period{n}"] = count.period_seconds
+    if random.random() < 1 / PURGE_EVERY:
+        run_as_own_transaction(_PURGE_SQL, {})
+    sql = _HIT_SQL.get(len(ordered)) or _hit_sql(len(ordered))
+    by_key = {key: (hits, left) for key, hits, left in run_as_own_transaction(sql, params)}
+    return [by_key[count.key] for count in counts]
 
 
 # INCR, and start the window on the first hit; a key found without an expiry (a crash between

@@ -57,14 +57,17 @@ MIDDLEWARE = [
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The Page* middleware is Django's, csp's and WhiteNoise's own, skipped by the patients'
+    # JSON endpoints, which have no use for it (mediqueue/middleware.py).
+    "mediqueue.middleware.PageCSPMiddleware",
+    "mediqueue.middleware.StaticFilesMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "mediqueue.middleware.PageSessionMiddleware",
+    "mediqueue.middleware.PageCommonMiddleware",
+    # Django's own: check --deploy looks for them by name, and they cost next to nothing.
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "mediqueue.middleware.PageAuthenticationMiddleware",
+    "mediqueue.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as its docs ask: it turns a login refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -101,6 +104,8 @@ if DATABASE_URL:
     DATABASES = {
         "default": {
             **_database,
+            # PostgreSQL's own backend, with a health check that needs no round trip.
+            "ENGINE": "mediqueue.db_backend",
             # Persistent connections: a booking should not pay for a new connection.
             "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
             "CONN_HEALTH_CHECKS": True,

@@ -1,7 +1,6 @@
 from django import forms
-from rest_framework import serializers
 
-from mediqueue.fields import PatientIdField
+from mediqueue import validation
 from slots.models import Doctor
 from slots.selectors import SlotFilters, doctor_list
 
@@ -35,8 +34,8 @@ class BookingForm(forms.Form):
         super().__init__(*args, label_suffix="", **kwargs)
 
     def clean_patient(self) -> str:
-        # What a patient id may be is defined once, by the API's field; the page reuses it.
+        # What a patient id may be is defined once (mediqueue.validation); the page reuses it.
         try:
-            return PatientIdField().run_validation(self.cleaned_data["patient"])
-        except serializers.ValidationError as error:
-            raise forms.ValidationError(list(error.detail)) from error
+            return validation.patient_id(self.cleaned_data["patient"])
+        except validation.FieldError as error:
+            raise forms.ValidationError(error.message) from error

@@ -3,11 +3,11 @@ from functools import lru_cache
 from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mediqueue.api import PublicAPIView
+from mediqueue.api import LeanAPIView, json_answer
+from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
 from slots import selectors, services
 from slots.representation import slot_representation
@@ -20,7 +20,7 @@ from slots.serializers import (
 )
 
 
-class SlotListApi(PublicAPIView):
+class SlotListApi(LeanAPIView):
     @extend_schema(
         operation_id="slots_list",
         parameters=[SlotListQuerySerializer],
@@ -45,7 +45,7 @@ class SlotListApi(PublicAPIView):
         )
         response = HttpResponse(body, content_type="application/json")
         if has_more:
-            next_query = request.query_params.copy()
+            next_query = request.GET.copy()
             next_query["offset"] = str(params["offset"] + params["limit"])
             next_url = request.build_absolute_uri(f"{request.path}?{next_query.urlencode()}")
             response["Link"] = f'<{next_url}>; rel="next"'
@@ -61,29 +61,30 @@ def _parsed_listing_query(query_string: str) -> tuple[bool, dict]:
     query = SlotListQuerySerializer(data=QueryDict(query_string))
     if query.is_valid():
         return True, dict(query.validated_data)
-    return False, query.errors
+    return False, {field: [str(m) for m in messages] for field, messages in query.errors.items()}
 
 
 def _listing_query(query_string: str) -> dict:
     valid, result = _parsed_listing_query(query_string)
     if not valid:
-        raise ValidationError(result)
+        raise InvalidRequestError(result)
     return result
 
 
-class SlotDetailApi(PublicAPIView):
+class SlotDetailApi(LeanAPIView):
     @extend_schema(
         operation_id="slots_retrieve",
         responses={200: SlotOutputSerializer, 404: error("slot_not_found")},
     )
     def get(self, request, slot_id: int):
-        return Response(slot_representation(selectors.slot_get(slot_id=slot_id)))
+        return json_answer(slot_representation(selectors.slot_get(slot_id=slot_id)))
 
 
-class DoctorListApi(PublicAPIView):
+class DoctorListApi(LeanAPIView):
     @extend_schema(operation_id="doctors_list", responses={200: DoctorOutputSerializer(many=True)})
     def get(self, request):
-        return Response(DoctorOutputSerializer(selectors.doctor_list(), many=True).data)
+        doctors = DoctorOutputSerializer(selectors.doctor_list(), many=True).data
+        return json_answer(doctors)
 
 
 _ADMIN_ERRORS = {

@@ -10,7 +10,7 @@ Times are always UTC, ISO 8601 with a ``Z``, with microseconds only when there a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slots.models import Slot
 
@@ -22,17 +22,41 @@ def utc_iso(moment: datetime | None) -> str | None:
 
 
 def slot_representation(slot: Slot) -> dict:
+    return slot_json(
+        slot_id=slot.pk,
+        doctor_id=slot.doctor_id,
+        doctor_name=slot.doctor.name,
+        specialty=slot.doctor.specialty,
+        start_time=slot.start_time,
+        duration_minutes=slot.duration_minutes,
+        total_seats=slot.total_seats,
+        booked_seats=slot.booked_seats,
+    )
+
+
+def slot_json(
+    *,
+    slot_id: int,
+    doctor_id: int,
+    doctor_name: str,
+    specialty: str,
+    start_time: datetime,
+    duration_minutes: int,
+    total_seats: int,
+    booked_seats: int,
+) -> dict:
+    """One slot's JSON from its plain values (a booking's answer has no Slot object to hand)."""
     return {
-        "id": slot.pk,
-        "doctor_id": slot.doctor_id,
-        "doctor_name": slot.doctor.name,
-        "specialty": slot.doctor.specialty,
-        "start_time": utc_iso(slot.start_time),
-        "end_time": utc_iso(slot.end_time),
-        "duration_minutes": slot.duration_minutes,
-        "total_seats": slot.total_seats,
-        "booked_seats": slot.booked_seats,
-        "available_seats": slot.available_seats,
+        "id": slot_id,
+        "doctor_id": doctor_id,
+        "doctor_name": doctor_name,
+        "specialty": specialty,
+        "start_time": utc_iso(start_time),
+        "end_time": utc_iso(start_time + timedelta(minutes=duration_minutes)),
+        "duration_minutes": duration_minutes,
+        "total_seats": total_seats,
+        "booked_seats": booked_seats,
+        "available_seats": total_seats - booked_seats,
     }
 
 

@@ -53,8 +53,8 @@ def run_together(jobs: list, threads: int = CONCURRENCY) -> list:
 
 
 def outcome_kind(result) -> str:
-    if isinstance(result, services.BookingOutcome):
-        return "booked" if result.changed else "repeat"
+    if isinstance(result, services.Booked):
+        return "booked"
     if isinstance(result, MediQueueError):
         return result.code
     return f"unexpected {type(result).__name__}: {result}"

@@ -14,7 +14,7 @@ from booking.errors import AlreadyBookedError, SlotFullError
 from booking.invariants import find_violations
 from booking.models import Booking
 from booking.serializers import BookInputSerializer
-from mediqueue.fields import MAX_DB_INTEGER, is_clean_text
+from mediqueue.validation import MAX_DB_INTEGER, is_clean_text
 from slots.models import Doctor, Slot
 from slots.serializers import SlotListQuerySerializer
 

@@ -172,9 +172,10 @@ class TestLimits:
             response = book(api_client, slot, "counted")
 
         assert response.status_code == 201
-        # The booking statement itself runs prepared, outside Django's query log.
-        assert len(queries) == 1, [q["sql"] for q in queries]
-        assert "mediqueue_ratelimit" in queries[0]["sql"]
+        statements = [q["sql"] for q in queries]
+        assert len(statements) == 2, statements  # both limits, then the booking itself
+        assert "mediqueue_ratelimit" in statements[0]
+        assert "UPDATE slots_slot" in statements[1]
 
     def test_any_patient_id_makes_a_valid_counter_key(self, api_client, make_slot, settings):
         # Finding 15: a userId with a space made a key memcached would refuse (CacheKeyWarning).

@@ -40,7 +40,7 @@ def test_database_url_is_used_when_set():
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "mediqueue.db_backend",
         "NAME": "bookings",
         "HOST": "db.internal",
         "PORT": 6543,
