@@ -45,7 +45,9 @@ def busy_on_lock_timeout(busy: type[BusyError] = BusyError) -> Iterator[None]:
         raise
 
 
-def run_as_own_transaction(sql: str, params: dict, *, row_factory=None) -> list:
+def run_as_own_transaction(
+    sql: str, params: dict, *, row_factory=None, returns_rows: bool = True
+) -> list:
     """Run one statement as a transaction of its own, prepared, and return its rows.
 
     With the connection in autocommit mode PostgreSQL commits the statement before it answers,
@@ -57,11 +59,11 @@ def run_as_own_transaction(sql: str, params: dict, *, row_factory=None) -> list:
     """
     if connection.in_atomic_block:
         with transaction.atomic():
-            return _execute_prepared(sql, params, row_factory)
-    return _execute_prepared(sql, params, row_factory)
+            return _execute_prepared(sql, params, row_factory, returns_rows)
+    return _execute_prepared(sql, params, row_factory, returns_rows)
 
 
-def _execute_prepared(sql: str, params: dict, row_factory) -> list:
+def _execute_prepared(sql: str, params: dict, row_factory, returns_rows: bool) -> list:
     """Execute as a server-side prepared statement on this (persistent) connection.
 
     Django binds parameters client-side, so PostgreSQL would parse and plan the statement on
@@ -77,7 +79,7 @@ def _execute_prepared(sql: str, params: dict, row_factory) -> list:
     cursor = psycopg.Cursor(connection.connection, row_factory=row_factory)
     with connection.wrap_database_errors, cursor:
         cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall() if cursor.description is not None else []
+        rows = cursor.fetchall() if returns_rows else []
     if connection.queries_logged:
         connection.queries_log.append(
             {"sql": sql, "time": f"{time.monotonic() - started:.3f}", "prepared": True}

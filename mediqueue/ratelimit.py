@@ -115,7 +115,7 @@ def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
         params[f"key{n}"] = count.key
         params[f"period{n}"] = count.period_seconds
     if random.random() < 1 / PURGE_EVERY:
-        run_as_own_transaction(_PURGE_SQL, {})
+        run_as_own_transaction(_PURGE_SQL, {}, returns_rows=False)
     sql = _HIT_SQL.get(len(ordered)) or _hit_sql(len(ordered))
     by_key = {key: (hits, left) for key, hits, left in run_as_own_transaction(sql, params)}
     return [by_key[count.key] for count in counts]
