@@ -16,8 +16,8 @@ from django.urls import reverse
 from booking import services
 from booking.models import Booking
 from booking.tests.test_api import assert_error, post_json
+from loadtests.harness import post_book
 from mediqueue import ratelimit
-from mediqueue.tests.live_server import gunicorn, post_book
 
 
 def redis_available() -> bool:
@@ -221,31 +221,34 @@ class TestPagesAreLimitedLikeTheApi:
         assert Booking.objects.get(reference=second).status == "CONFIRMED"
 
 
-def _limit_holds_across_workers(slot_id: int, **env) -> Counter:
-    with gunicorn(workers=3, MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="5/min", **env) as base_url:
+def _limit_holds_across_workers(live_gunicorn, slot_id: int, **env) -> Counter:
+    with live_gunicorn(workers=3, MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="5/min", **env) as server:
         return Counter(
-            post_book(base_url, f"patient-{n}", slot_id, address="192.0.2.1")[0] for n in range(12)
+            post_book(server.base_url, f"patient-{n}", slot_id, address="192.0.2.1")[0]
+            for n in range(12)
         )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_postgresql_store_shares_counts_between_gunicorn_workers(make_slot):
+def test_the_postgresql_store_shares_counts_between_gunicorn_workers(make_slot, live_gunicorn):
     slot = make_slot(seats=50)
 
-    statuses = _limit_holds_across_workers(slot.pk, REDIS_URL="")
+    statuses = _limit_holds_across_workers(live_gunicorn, slot.pk, REDIS_URL="")
 
     assert statuses == {201: 5, 429: 7}
 
 
 @pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")
 @pytest.mark.django_db(transaction=True)
-def test_redis_shares_counts_between_gunicorn_workers(make_slot):
+def test_redis_shares_counts_between_gunicorn_workers(make_slot, live_gunicorn):
     import redis
 
     redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
     slot = make_slot(seats=50)
 
-    statuses = _limit_holds_across_workers(slot.pk, REDIS_URL="redis://127.0.0.1:6379/15")
+    statuses = _limit_holds_across_workers(
+        live_gunicorn, slot.pk, REDIS_URL="redis://127.0.0.1:6379/15"
+    )
 
     assert statuses == {201: 5, 429: 7}
 
