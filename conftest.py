@@ -6,6 +6,7 @@ database. Test modules share helpers through these fixtures, never by importing 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
@@ -118,6 +119,38 @@ def slot_lock_held_elsewhere(transactional_db):
             holder.join()
 
     return hold
+
+
+# --- JSON requests through the test client --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def post_json():
+    """``post_json(client, url, payload, **extra)``: POST ``payload`` as JSON (a str or bytes
+    is sent as it is, for bodies that are not)."""
+
+    def post(client, url, payload, **extra):
+        body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
+        return client.post(url, data=body, content_type="application/json", **extra)
+
+    return post
+
+
+@pytest.fixture(scope="session")
+def assert_error():
+    """``assert_error(response, status, code)``: the error envelope of DESIGN.md, with that
+    status and code and a message; returns the parsed body."""
+
+    def check(response, status: int, code: str) -> dict:
+        assert response.status_code == status, response.content
+        assert response["Content-Type"].startswith("application/json")
+        body = response.json()
+        assert body["status"] == "FAILED"
+        assert body["code"] == code
+        assert body["message"]
+        return body
+
+    return check
 
 
 # --- live servers: gunicorn (and nginx) as production runs them, on the test database --------

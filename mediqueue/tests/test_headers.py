@@ -6,7 +6,6 @@ import json
 import pytest
 
 from booking import services
-from booking.tests.test_api import post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def test_the_patient_pages_need_no_inline_style_either(client, make_slot):
     assert 'style="' not in response.content.decode()
 
 
-def test_every_answer_carrying_a_reference_is_never_stored(api_client, make_slot):
+def test_every_answer_carrying_a_reference_is_never_stored(api_client, make_slot, post_json):
     slot = make_slot(seats=3)
     booked = post_json(
         api_client,
