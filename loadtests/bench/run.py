@@ -16,7 +16,7 @@ from loadtests.bench.measure import Server
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
 from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
 from loadtests.bench.report import say
-from loadtests.bench.results import FLASH, HOT, MEDIQUEUE, ONE_CONN, REFERENCE, REFUSAL, PassResult
+from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
 from loadtests.bench.wrk import require_wrk
 from loadtests.harness import (
     BASE_DIR,
@@ -31,7 +31,7 @@ from loadtests.harness import (
 
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-BOOKING_SCENARIOS = (HOT, ONE_CONN, FLASH, REFUSAL)
+BOOKING_SCENARIOS = (Scenario.HOT, Scenario.ONE_CONN, Scenario.FLASH, Scenario.REFUSAL)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.listing_seconds, args.listing_1000_seconds, args.floor_seconds = 2, 0, 0
         args.flash_seconds, args.warmup_seconds = 4, 1
         args.pgbench_seconds, args.pgbench_clients = 2, "16"
-        args.second_pass = (HOT, REFUSAL)
+        args.second_pass = (Scenario.HOT, Scenario.REFUSAL)
     return args
 
 

@@ -20,6 +20,7 @@ which it imports by its plain name from its own directory (Locust puts that on `
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import secrets
@@ -183,6 +184,19 @@ class BrowsingPatient(MediQueueUser):
             self._browse(f"/api/slots/{slot_id}", "GET /api/slots/{id}")
 
 
+def _on_a_held_booking(task_body):
+    """A churn task on one of the patient's bookings, chosen at random: skipped while it holds
+    none, and once its time is up."""
+
+    @functools.wraps(task_body)
+    def run(user) -> None:
+        if user._time_is_up() or not user.held:
+            return
+        task_body(user, *random.choice(list(user.held.items())))
+
+    return run
+
+
 class ChurnPatient(MediQueueUser):
     """Books, looks up and cancels at random across a few slots until --churn-seconds are over.
 
@@ -227,10 +241,8 @@ class ChurnPatient(MediQueueUser):
             RECORDER.held[slot_id].add(reference)
 
     @task(1)
-    def look_up(self) -> None:
-        if self._time_is_up() or not self.held:
-            return
-        slot_id, reference = random.choice(list(self.held.items()))
+    @_on_a_held_booking
+    def look_up(self, slot_id: int, reference: str) -> None:
         with self.client.get(
             f"/api/bookings/{reference}", catch_response=True, name="GET /api/bookings/{ref}"
         ) as response:
@@ -238,10 +250,8 @@ class ChurnPatient(MediQueueUser):
             self.record("look-up", response, expected=expected)
 
     @task(2)
-    def cancel(self) -> None:
-        if self._time_is_up() or not self.held:
-            return
-        slot_id, reference = random.choice(list(self.held.items()))
+    @_on_a_held_booking
+    def cancel(self, slot_id: int, reference: str) -> None:
         with self.client.post(
             f"/api/bookings/{reference}/cancel",
             catch_response=True,

@@ -17,6 +17,9 @@ REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 
 @dataclass(frozen=True)
 class Scenario:
+    """A load test: which Locust users, how many, on how many slots of how many seats, and how
+    fast they arrive and for how long they go on."""
+
     name: str
     user_class: str
     users: int

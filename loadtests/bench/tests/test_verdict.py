@@ -5,16 +5,11 @@ from __future__ import annotations
 import pytest
 
 from loadtests.bench.results import (
-    FLASH,
-    HOT,
-    LISTING_100,
-    LISTING_1000,
     MEDIQUEUE,
-    ONE_CONN,
     REFERENCE,
-    REFUSAL,
     PassResult,
     Run,
+    Scenario,
     SlotCount,
 )
 from loadtests.bench.verdict import Check, Target, checks, exit_code, targets
@@ -36,38 +31,38 @@ def run(scenario, server, statuses, *, seconds=10.0, p50=10.0, app=None, pg=None
 def a_pass(**overrides) -> PassResult:
     """A pass where MediQueue meets every target and everything is correct."""
     runs = {
-        HOT: {
-            MEDIQUEUE: run(HOT, MEDIQUEUE, {201: 12_000}, app=6_000.0, pg=6_000.0),
-            REFERENCE: run(HOT, REFERENCE, {201: 6_000}),
+        Scenario.HOT: {
+            MEDIQUEUE: run(Scenario.HOT, MEDIQUEUE, {201: 12_000}, app=6_000.0, pg=6_000.0),
+            REFERENCE: run(Scenario.HOT, REFERENCE, {201: 6_000}),
         },
-        ONE_CONN: {
-            MEDIQUEUE: run(ONE_CONN, MEDIQUEUE, {201: 4_000}, p50=2.0),
-            REFERENCE: run(ONE_CONN, REFERENCE, {201: 3_000}, p50=3.0),
+        Scenario.ONE_CONN: {
+            MEDIQUEUE: run(Scenario.ONE_CONN, MEDIQUEUE, {201: 4_000}, p50=2.0),
+            REFERENCE: run(Scenario.ONE_CONN, REFERENCE, {201: 3_000}, p50=3.0),
         },
-        FLASH: {
-            MEDIQUEUE: run(FLASH, MEDIQUEUE, {201: 100, 409: 9_900}),
-            REFERENCE: run(FLASH, REFERENCE, {201: 100, 409: 4_900}),
+        Scenario.FLASH: {
+            MEDIQUEUE: run(Scenario.FLASH, MEDIQUEUE, {201: 100, 409: 9_900}),
+            REFERENCE: run(Scenario.FLASH, REFERENCE, {201: 100, 409: 4_900}),
         },
-        REFUSAL: {
-            MEDIQUEUE: run(REFUSAL, MEDIQUEUE, {409: 20_000}, app=4_000.0),
-            REFERENCE: run(REFUSAL, REFERENCE, {409: 10_000}),
+        Scenario.REFUSAL: {
+            MEDIQUEUE: run(Scenario.REFUSAL, MEDIQUEUE, {409: 20_000}, app=4_000.0),
+            REFERENCE: run(Scenario.REFUSAL, REFERENCE, {409: 10_000}),
         },
-        LISTING_100: {
-            MEDIQUEUE: run(LISTING_100, MEDIQUEUE, {200: 30_000}),
-            REFERENCE: run(LISTING_100, REFERENCE, {200: 10_000}),
+        Scenario.LISTING_100: {
+            MEDIQUEUE: run(Scenario.LISTING_100, MEDIQUEUE, {200: 30_000}),
+            REFERENCE: run(Scenario.LISTING_100, REFERENCE, {200: 10_000}),
         },
-        LISTING_1000: {
-            MEDIQUEUE: run(LISTING_1000, MEDIQUEUE, {200: 1_000}),
-            REFERENCE: run(LISTING_1000, REFERENCE, {200: 2_000}),
+        Scenario.LISTING_1000: {
+            MEDIQUEUE: run(Scenario.LISTING_1000, MEDIQUEUE, {200: 1_000}),
+            REFERENCE: run(Scenario.LISTING_1000, REFERENCE, {200: 2_000}),
         },
     }
     result = PassResult(
         name="db",
         store="test",
         runs=runs,
-        listing_sizes={LISTING_100: {MEDIQUEUE: 100, REFERENCE: 100},
-                       LISTING_1000: {MEDIQUEUE: 1000, REFERENCE: 1000}},
-        listing_expected={LISTING_100: 100, LISTING_1000: 1000},
+        listing_sizes={Scenario.LISTING_100: {MEDIQUEUE: 100, REFERENCE: 100},
+                       Scenario.LISTING_1000: {MEDIQUEUE: 1000, REFERENCE: 1000}},
+        listing_expected={Scenario.LISTING_100: 100, Scenario.LISTING_1000: 1000},
         flash_slots={MEDIQUEUE: SlotCount(100, 100), REFERENCE: SlotCount(100, 100)},
         probe_statuses=[201] + [200] * 29 + [429],
         invariants_ok=True,
@@ -100,8 +95,12 @@ def test_a_pass_meeting_every_target_is_judged_ok_target_by_target():
 
 def test_targets_are_missed_on_the_wrong_side_of_their_limit():
     slow = a_pass()
-    slow.runs[HOT][MEDIQUEUE] = run(HOT, MEDIQUEUE, {201: 7_000}, app=7_700.0, pg=3_500.0)
-    slow.runs[ONE_CONN][MEDIQUEUE] = run(ONE_CONN, MEDIQUEUE, {201: 2_000}, p50=3.3)
+    slow.runs[Scenario.HOT][MEDIQUEUE] = run(
+        Scenario.HOT, MEDIQUEUE, {201: 7_000}, app=7_700.0, pg=3_500.0
+    )
+    slow.runs[Scenario.ONE_CONN][MEDIQUEUE] = run(
+        Scenario.ONE_CONN, MEDIQUEUE, {201: 2_000}, p50=3.3
+    )
 
     found = by_name(targets(slow, pgbench_tps=2_000.0))
 
@@ -114,7 +113,7 @@ def test_targets_are_missed_on_the_wrong_side_of_their_limit():
 
 def test_a_target_that_could_not_be_measured_counts_as_missed():
     without_cpu = a_pass()
-    without_cpu.runs[HOT][MEDIQUEUE] = run(HOT, MEDIQUEUE, {201: 12_000})
+    without_cpu.runs[Scenario.HOT][MEDIQUEUE] = run(Scenario.HOT, MEDIQUEUE, {201: 12_000})
 
     found = by_name(targets(without_cpu, pgbench_tps=None))
 
@@ -125,7 +124,7 @@ def test_a_target_that_could_not_be_measured_counts_as_missed():
 
 def test_a_pass_without_listings_has_no_listing_targets_nor_checks():
     bookings_only = a_pass(listing_sizes={}, listing_expected={})
-    del bookings_only.runs[LISTING_100], bookings_only.runs[LISTING_1000]
+    del bookings_only.runs[Scenario.LISTING_100], bookings_only.runs[Scenario.LISTING_1000]
 
     assert not [t for t in targets(bookings_only, 2_000.0) if "listing" in t.name]
     assert not [c for c in checks(bookings_only) if "listing" in c.name]
@@ -144,14 +143,16 @@ def failed(result: PassResult) -> list[str]:
 
 def test_a_flash_crowd_with_a_seat_too_many_fails():
     result = a_pass()
-    result.runs[FLASH][MEDIQUEUE] = run(FLASH, MEDIQUEUE, {201: 101, 409: 9_899})
+    result.runs[Scenario.FLASH][MEDIQUEUE] = run(Scenario.FLASH, MEDIQUEUE, {201: 101, 409: 9_899})
 
     assert failed(result) == ["MediQueue flash: exactly 100 x 201, the rest 409, no 5xx"]
 
 
 def test_a_flash_crowd_with_a_5xx_fails_even_with_100_seats_sold():
     result = a_pass()
-    result.runs[FLASH][REFERENCE] = run(FLASH, REFERENCE, {201: 100, 409: 4_899, 500: 1})
+    result.runs[Scenario.FLASH][REFERENCE] = run(
+        Scenario.FLASH, REFERENCE, {201: 100, 409: 4_899, 500: 1}
+    )
 
     assert failed(result) == ["reference flash: exactly 100 x 201, the rest 409, no 5xx"]
 
@@ -166,7 +167,7 @@ def test_a_flash_crowd_the_database_disagrees_with_fails_and_says_why():
 
 def test_answers_cut_off_by_the_end_of_the_run_are_named_as_such():
     result = a_pass()
-    result.runs[FLASH][MEDIQUEUE] = run(FLASH, MEDIQUEUE, {201: 97, 409: 900})
+    result.runs[Scenario.FLASH][MEDIQUEUE] = run(Scenario.FLASH, MEDIQUEUE, {201: 97, 409: 900})
 
     [check] = [c for c in checks(result) if not c.ok]
     assert "still in flight when wrk stopped" in check.detail
@@ -174,7 +175,7 @@ def test_answers_cut_off_by_the_end_of_the_run_are_named_as_such():
 
 def test_a_single_429_under_the_spread_load_fails():
     result = a_pass()
-    result.runs[HOT][MEDIQUEUE] = run(HOT, MEDIQUEUE, {201: 11_999, 429: 1})
+    result.runs[Scenario.HOT][MEDIQUEUE] = run(Scenario.HOT, MEDIQUEUE, {201: 11_999, 429: 1})
 
     assert failed(result) == [
         "MediQueue hot: every answer 201",
@@ -190,8 +191,10 @@ def test_limits_that_never_refuse_one_patient_in_a_loop_fail():
 
 def test_socket_errors_a_wrong_listing_and_broken_invariants_fail():
     result = a_pass(invariants_ok=False, invariants_output="slot 7: booked_seats=3, 2 confirmed")
-    result.runs[REFUSAL][REFERENCE] = run(REFUSAL, REFERENCE, {409: 10_000}, errors=3)
-    result.listing_sizes[LISTING_100][MEDIQUEUE] = 99
+    result.runs[Scenario.REFUSAL][REFERENCE] = run(
+        Scenario.REFUSAL, REFERENCE, {409: 10_000}, errors=3
+    )
+    result.listing_sizes[Scenario.LISTING_100][MEDIQUEUE] = 99
 
     assert failed(result) == [
         "MediQueue listing_100: answers 100 slots",
@@ -214,7 +217,12 @@ def test_the_exit_code_fails_on_checks_and_on_missed_targets_only_when_strict():
 
 def test_a_pass_of_some_booking_scenarios_judges_only_their_targets():
     redis_quick = a_pass(listing_sizes={}, listing_expected={}, flash_slots={})
-    for scenario in (ONE_CONN, FLASH, LISTING_100, LISTING_1000):
+    for scenario in (
+        Scenario.ONE_CONN,
+        Scenario.FLASH,
+        Scenario.LISTING_100,
+        Scenario.LISTING_1000,
+    ):
         del redis_quick.runs[scenario]
 
     assert [t.name for t in targets(redis_quick, 2_000.0)] == [
