@@ -30,7 +30,7 @@ from loadtests.harness.slots import SlotState, create_slots, read_slots
 from loadtests.locust.admin_api import AdminApi, AdminApiError
 from loadtests.locust.chart import write_status_chart
 from loadtests.locust.options import ReportPaths, Scenario, locust_run, parse_args, scenario_from
-from loadtests.locust.process import run_locust
+from loadtests.locust.process import LocustRun, run_locust
 from loadtests.locust.results import load_results
 from loadtests.locust.verdict import Verdict, browse_verdict, churn_verdict, flash_crowd_verdict
 
@@ -122,8 +122,32 @@ def main(argv: list[str] | None = None) -> int:
 def run(scenario: Scenario, options: argparse.Namespace, paths: ReportPaths) -> int:
     started = time.monotonic()
     store = open_store(options)
-    gunicorn_log = paths.sibling("gunicorn.log")
-    with serve(options, gunicorn_log) as base_url:
+    slot_ids, locust, locust_exit = send_the_crowd(scenario, options, paths, store)
+    if not locust.results_file.exists():
+        say(f"Locust wrote no results (exit code {locust_exit}); see its output above")
+        return 1
+
+    results = load_results(locust.results_file)
+    slots = store.read_slots(slot_ids)
+    if len(slots) != len(slot_ids):
+        say(f"slots {slot_ids} not found where they were checked ({store.description}): is")
+        say("DATABASE_URL the database of the server under test?")
+        return 1
+    verdict = judge(scenario, results, slots, check_invariants(store))
+    print_reports(scenario, options, paths, results, verdict)
+    say(f"took {time.monotonic() - started:.1f} s")
+    for violation in verdict.violations:
+        say(f"VIOLATION {violation}")
+    print(verdict.summary, flush=True)
+    return 0 if verdict.passed else 1
+
+
+def send_the_crowd(
+    scenario: Scenario, options: argparse.Namespace, paths: ReportPaths, store: Store
+) -> tuple[list[int], LocustRun, int]:
+    """Serve (unless --host), make the slots, run Locust to its end: (the slot ids, the Locust
+    run, its exit code)."""
+    with serve(options, paths.sibling("gunicorn.log")) as base_url:
         slot_ids = store.create_slots(
             count=scenario.slots, seats=scenario.seats, label=paths.prefix.name
         )
@@ -131,26 +155,22 @@ def run(scenario: Scenario, options: argparse.Namespace, paths: ReportPaths) -> 
             f"{scenario.name}: {scenario.users} users on slot(s) {slot_ids} "
             f"({scenario.seats} seats each) at {base_url}; database: {store.description}"
         )
-        run = locust_run(scenario, options, base_url, slot_ids, paths)
-        locust_exit = run_locust(run, cwd=BASE_DIR)
-    if not run.results_file.exists():
-        say(f"Locust wrote no results (exit code {locust_exit}); see its output above")
-        return 1
+        locust = locust_run(scenario, options, base_url, slot_ids, paths)
+        return slot_ids, locust, run_locust(locust, cwd=BASE_DIR)
 
-    results = load_results(run.results_file)
-    slots = store.read_slots(slot_ids)
-    if len(slots) != len(slot_ids):
-        say(f"slots {slot_ids} not found where they were checked ({store.description}): is")
-        say("DATABASE_URL the database of the server under test?")
-        return 1
-    invariants_hold = None
-    if store.check_bookings is not None:
-        invariants_hold, report = store.check_bookings()
-        say(f"check_bookings: {report}")
-    else:
+
+def check_invariants(store: Store) -> bool | None:
+    """check_bookings where there is a database to run it on; None where there is not."""
+    if store.check_bookings is None:
         say("check_bookings: not run (no database to check; slots read through the API)")
-    verdict = judge(scenario, results, slots, invariants_hold)
+        return None
+    invariants_hold, report = store.check_bookings()
+    say(f"check_bookings: {report}")
+    return invariants_hold
 
+
+def print_reports(scenario, options, paths: ReportPaths, results, verdict: Verdict) -> None:
+    """Write the chart of answers by status; say where every report of the run is."""
     chart = write_status_chart(
         results,
         paths.sibling("status.html"),
@@ -160,12 +180,7 @@ def run(scenario: Scenario, options: argparse.Namespace, paths: ReportPaths) -> 
     say(f"Locust report: {_shown(paths.locust_html)} (CSV: {_shown(paths.prefix)}_stats.csv)")
     say(f"responses per second by status: {_shown(chart)}")
     if not options.host:
-        say(f"gunicorn log: {_shown(gunicorn_log)}")
-    say(f"took {time.monotonic() - started:.1f} s")
-    for violation in verdict.violations:
-        say(f"VIOLATION {violation}")
-    print(verdict.summary, flush=True)
-    return 0 if verdict.passed else 1
+        say(f"gunicorn log: {_shown(paths.sibling('gunicorn.log'))}")
 
 
 def _shown(path: Path) -> str:
