@@ -30,6 +30,8 @@ Not imported here, so that ``python -m loadtests.harness.nginx`` runs it cleanly
     loadtests.harness.nginx.nginx_proxy(upstreams, *, listen_port, log_dir=None, **settings)
         nginx with deploy/nginx/'s configuration in front of the given app nodes.
 
+From the shell (CI): ``python -m loadtests.harness create-database NAME`` / ``drop-database``.
+
 For a runner that uses Django in its own process: ``in_process`` (setup_django, migrate,
 check_bookings) and ``slots`` (create_slots, read_slots, SlotState).
 
