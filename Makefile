@@ -27,12 +27,12 @@ test: $(INSTALLED) nginx
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
 e2e: $(INSTALLED) $(E2E_PACKAGES) chromium
-	$(PY) e2e/run.py
+	$(PY) -m e2e.run
 
 # The README's pictures (docs/*.png) come from the same run.
 docs-screenshots: $(INSTALLED) $(E2E_PACKAGES) chromium
 	mkdir -p docs
-	E2E_DOCS_DIR=$(CURDIR)/docs $(PY) e2e/run.py
+	E2E_DOCS_DIR=$(CURDIR)/docs $(PY) -m e2e.run
 
 $(E2E_PACKAGES): e2e/package.json e2e/package-lock.json
 	cd e2e && npm ci --no-audit --no-fund

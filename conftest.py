@@ -1,16 +1,29 @@
-"""Factories and clients shared by every app's tests (all against real PostgreSQL)."""
+"""Factories, clients and helpers shared by every app's tests (all against real PostgreSQL),
+and the live servers: the service as production runs it (``loadtests.harness``), on the test
+database. Test modules share helpers through these fixtures, never by importing one another
+(an import-linter contract in pyproject.toml holds that)."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from loadtests.harness import (
+    database_url_of,
+    free_port,
+    gunicorn,
+    ports_for_tests,
+    production_env,
+)
+from loadtests.harness.nginx import nginx_proxy
 from slots.models import Doctor, Slot
 
 _slot_minutes = itertools.count(1)
@@ -106,3 +119,104 @@ def slot_lock_held_elsewhere(transactional_db):
             holder.join()
 
     return hold
+
+
+# --- JSON requests through the test client --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def post_json():
+    """``post_json(client, url, payload, **extra)``: POST ``payload`` as JSON (a str or bytes
+    is sent as it is, for bodies that are not)."""
+
+    def post(client, url, payload, **extra):
+        body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
+        return client.post(url, data=body, content_type="application/json", **extra)
+
+    return post
+
+
+@pytest.fixture(scope="session")
+def assert_error():
+    """``assert_error(response, status, code)``: the error envelope of DESIGN.md, with that
+    status and code and a message; returns the parsed body."""
+
+    def check(response, status: int, code: str) -> dict:
+        assert response.status_code == status, response.content
+        assert response["Content-Type"].startswith("application/json")
+        body = response.json()
+        assert body["status"] == "FAILED"
+        assert body["code"] == code
+        assert body["message"]
+        return body
+
+    return check
+
+
+# --- live servers: gunicorn (and nginx) as production runs them, on the test database --------
+
+
+@pytest.fixture(scope="session")
+def live_database_url(django_db_setup) -> str:
+    """The test database's URL, for the servers and processes a test starts."""
+    from django.db import connection
+
+    return database_url_of(connection.settings_dict)
+
+
+@pytest.fixture(scope="session")
+def live_env(live_database_url):
+    """``live_env(**overrides)``: the production environment (``loadtests.harness.
+    production_env``) on the test database, with plain-text logs; a None override removes a
+    variable."""
+
+    def env(**overrides: str | None) -> dict[str, str]:
+        return production_env(live_database_url, **{"DJANGO_LOG_FORMAT": "plain", **overrides})
+
+    return env
+
+
+@pytest.fixture(scope="session")
+def live_gunicorn(live_env):
+    """``with live_gunicorn(workers=3, log_path=None, **env) as server:`` gunicorn with the
+    project's config on the test database, ``env`` laid over ``live_env``; ``server.base_url``,
+    and ``server.process``, its master, for tests that signal it. SIGTERM afterwards. Its port
+    is free, within MEDIQUEUE_TEST_PORTS when that is set."""
+
+    @contextmanager
+    def serve(workers: int = 3, log_path: Path | None = None, **env: str | None):
+        port = free_port(ports_for_tests())
+        with gunicorn(live_env(**env), port=port, workers=workers, log_path=log_path) as server:
+            yield server
+
+    return serve
+
+
+@pytest.fixture(scope="session")
+def live_gunicorn_behind_nginx(live_gunicorn):
+    """``with live_gunicorn_behind_nginx(workers=2, *, nginx_settings=None, nginx_log_dir=None,
+    **env) as (server, proxy_url):`` the gunicorn above behind nginx with the deployment's
+    configuration (deploy/nginx/; ``nginx_settings`` override its production values), the app
+    trusting that one proxy as in production (MEDIQUEUE_NUM_PROXIES=1). nginx's access and
+    error logs go to ``nginx_log_dir`` when given."""
+
+    @contextmanager
+    def serve(
+        workers: int = 2,
+        *,
+        nginx_settings: dict[str, str] | None = None,
+        nginx_log_dir: Path | None = None,
+        **env: str | None,
+    ):
+        with (
+            live_gunicorn(workers, **env) as server,
+            nginx_proxy(
+                [f"{server.host}:{server.port}"],
+                listen_port=free_port(ports_for_tests()),
+                log_dir=nginx_log_dir,
+                **(nginx_settings or {}),
+            ) as proxy_url,
+        ):
+            yield server, proxy_url
+
+    return serve

@@ -2,6 +2,6 @@
 
 import sys
 
-from loadtests.runner import main
+from loadtests.locust.runner import main
 
 sys.exit(main())

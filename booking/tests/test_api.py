@@ -1,4 +1,3 @@
-import json
 from datetime import timedelta
 
 import pytest
@@ -13,21 +12,6 @@ pytestmark = pytest.mark.django_db
 SLOT = object()  # stands for the id of the slot a test creates
 
 
-def post_json(client, url, payload, **extra):
-    body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-    return client.post(url, data=body, content_type="application/json", **extra)
-
-
-def assert_error(response, status: int, code: str):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert body["status"] == "FAILED"
-    assert body["code"] == code
-    assert body["message"]
-    return body
-
-
 def assert_nothing_booked(slot):
     slot.refresh_from_db()
     assert slot.booked_seats == 0
@@ -35,7 +19,7 @@ def assert_nothing_booked(slot):
 
 
 class TestBook:
-    def test_books_a_seat_with_201_and_the_counts_after(self, api_client, make_slot):
+    def test_books_a_seat_with_201_and_the_counts_after(self, api_client, make_slot, post_json):
         slot = make_slot(seats=2)
 
         response = post_json(api_client, "/api/book", {"userId": "u1", "slotId": slot.pk})
@@ -51,7 +35,9 @@ class TestBook:
         assert body["slot"]["available_seats"] == 1
         assert Booking.objects.get().reference == body["booking"]["reference"]
 
-    def test_numeric_user_id_of_the_original_client_is_accepted(self, api_client, make_slot):
+    def test_numeric_user_id_of_the_original_client_is_accepted(
+        self, api_client, make_slot, post_json
+    ):
         slot = make_slot()
 
         response = post_json(api_client, "/api/book", {"userId": 42, "slotId": slot.pk})
@@ -60,7 +46,7 @@ class TestBook:
         assert response.json()["booking"]["user_id"] == "42"
 
     def test_repeat_by_the_same_patient_answers_409_without_the_reference(
-        self, api_client, make_slot
+        self, api_client, make_slot, post_json, assert_error
     ):
         slot = make_slot()
         first = post_json(api_client, "/api/book", {"userId": "u1", "slotId": slot.pk}).json()
@@ -75,7 +61,7 @@ class TestBook:
         assert slot.booked_seats == 1
 
     def test_a_full_slot_answers_the_same_to_a_seat_holder_and_to_anyone_else(
-        self, api_client, make_slot
+        self, api_client, make_slot, post_json, assert_error
     ):
         slot = make_slot(seats=1)
         post_json(api_client, "/api/book", {"userId": "holder", "slotId": slot.pk})
@@ -86,7 +72,7 @@ class TestBook:
         assert_error(holder, 409, "slot_full")
         assert holder.json() == stranger.json()
 
-    def test_full_slot_answers_409_slot_full(self, api_client, make_slot):
+    def test_full_slot_answers_409_slot_full(self, api_client, make_slot, post_json, assert_error):
         slot = make_slot(seats=1)
         services.book(slot_id=slot.pk, user_id="first")
 
@@ -96,7 +82,9 @@ class TestBook:
         slot.refresh_from_db()
         assert slot.booked_seats == 1
 
-    def test_started_slot_answers_409_slot_closed(self, api_client, make_slot):
+    def test_started_slot_answers_409_slot_closed(
+        self, api_client, make_slot, post_json, assert_error
+    ):
         slot = make_slot(starts_in=timedelta(hours=-1))
 
         response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
@@ -104,7 +92,7 @@ class TestBook:
         assert_error(response, 409, "slot_closed")
         assert_nothing_booked(slot)
 
-    def test_unknown_slot_answers_404(self, api_client, db):
+    def test_unknown_slot_answers_404(self, api_client, db, post_json, assert_error):
         response = post_json(api_client, "/api/book", {"userId": "u", "slotId": 99999})
         assert_error(response, 404, "slot_not_found")
 
@@ -139,7 +127,7 @@ class TestBook:
         ],
     )
     def test_bad_input_answers_400_invalid_naming_the_field_and_books_nothing(
-        self, api_client, make_slot, payload, field
+        self, api_client, make_slot, payload, field, post_json, assert_error
     ):
         slot = make_slot()
         payload = {k: (slot.pk if v is SLOT else v) for k, v in payload.items()}
@@ -152,7 +140,9 @@ class TestBook:
         assert_nothing_booked(slot)
 
     @pytest.mark.parametrize("raw", ['{"userId": "u"', "not json", "[1, 2]", '"text"', "null"])
-    def test_malformed_or_non_object_json_answers_400(self, api_client, make_slot, raw):
+    def test_malformed_or_non_object_json_answers_400(
+        self, api_client, make_slot, raw, post_json, assert_error
+    ):
         slot = make_slot()
 
         response = post_json(api_client, "/api/book", raw)
@@ -160,7 +150,9 @@ class TestBook:
         assert_error(response, 400, "invalid")
         assert_nothing_booked(slot)
 
-    def test_deeply_nested_json_answers_400_not_a_crash(self, api_client, make_slot):
+    def test_deeply_nested_json_answers_400_not_a_crash(
+        self, api_client, make_slot, post_json, assert_error
+    ):
         slot = make_slot()
 
         response = post_json(api_client, "/api/book", "[" * 5000 + "]" * 5000)
@@ -168,7 +160,7 @@ class TestBook:
         assert_error(response, 400, "invalid")
         assert_nothing_booked(slot)
 
-    def test_empty_body_answers_400(self, api_client, make_slot):
+    def test_empty_body_answers_400(self, api_client, make_slot, assert_error):
         slot = make_slot()
         response = api_client.post("/api/book", data="", content_type="application/json")
         assert_error(response, 400, "invalid")
@@ -177,7 +169,7 @@ class TestBook:
     @pytest.mark.parametrize(
         "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/xml"]
     )
-    def test_non_json_body_answers_415(self, api_client, make_slot, content_type):
+    def test_non_json_body_answers_415(self, api_client, make_slot, content_type, assert_error):
         slot = make_slot()
 
         response = api_client.post(
@@ -187,7 +179,9 @@ class TestBook:
         assert_error(response, 415, "unsupported_media_type")
         assert_nothing_booked(slot)
 
-    def test_oversized_body_answers_413(self, api_client, make_slot, settings):
+    def test_oversized_body_answers_413(
+        self, api_client, make_slot, settings, post_json, assert_error
+    ):
         slot = make_slot()
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
         payload = {"userId": "u", "slotId": slot.pk, "padding": "x" * 2048}
@@ -197,11 +191,11 @@ class TestBook:
         assert_error(response, 413, "payload_too_large")
         assert_nothing_booked(slot)
 
-    def test_get_on_book_answers_405_json(self, api_client, db):
+    def test_get_on_book_answers_405_json(self, api_client, db, assert_error):
         assert_error(api_client.get("/api/book"), 405, "method_not_allowed")
 
     def test_busy_answers_503_with_retry_after(
-        self, api_client, make_slot, slot_lock_held_elsewhere, settings
+        self, api_client, make_slot, slot_lock_held_elsewhere, settings, post_json, assert_error
     ):
         settings.MEDIQUEUE_LOCK_TIMEOUT_MS = 100
         slot = make_slot()
@@ -213,7 +207,9 @@ class TestBook:
         assert response["Retry-After"] == "1"
         assert_nothing_booked(slot)
 
-    def test_a_logged_in_admin_session_does_not_need_csrf_to_book(self, make_slot, staff_user):
+    def test_a_logged_in_admin_session_does_not_need_csrf_to_book(
+        self, make_slot, staff_user, post_json
+    ):
         from rest_framework.test import APIClient
 
         slot = make_slot()
@@ -239,12 +235,14 @@ class TestBookingLookupAndCancel:
         assert body["slot"]["id"] == slot.pk
 
     @pytest.mark.parametrize("reference", ["unknown-ref", "x" * 300, "%00", "..", "' OR 1=1 --"])
-    def test_unknown_and_malformed_references_answer_the_same_404(self, api_client, db, reference):
+    def test_unknown_and_malformed_references_answer_the_same_404(
+        self, api_client, db, reference, assert_error
+    ):
         response = api_client.get(f"/api/bookings/{reference}")
         body = assert_error(response, 404, "booking_not_found")
         assert body["message"] == "No booking with this reference exists."
 
-    def test_cancel_answers_200_and_frees_the_seat(self, api_client, make_slot):
+    def test_cancel_answers_200_and_frees_the_seat(self, api_client, make_slot, post_json):
         slot = make_slot(seats=1)
         booking = services.book(slot_id=slot.pk, user_id="u").booking
 
@@ -271,10 +269,10 @@ class TestBookingLookupAndCancel:
         slot.refresh_from_db()
         assert slot.booked_seats == 0
 
-    def test_cancel_unknown_reference_answers_404(self, api_client, db):
+    def test_cancel_unknown_reference_answers_404(self, api_client, db, assert_error):
         assert_error(api_client.post("/api/bookings/nope/cancel"), 404, "booking_not_found")
 
-    def test_cancel_after_the_slot_started_answers_409(self, api_client, make_slot):
+    def test_cancel_after_the_slot_started_answers_409(self, api_client, make_slot, assert_error):
         slot = make_slot()
         booking = services.book(slot_id=slot.pk, user_id="u").booking
         Slot.objects.filter(pk=slot.pk).update(start_time=timezone.now() - timedelta(minutes=5))

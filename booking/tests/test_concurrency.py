@@ -2,7 +2,7 @@
 
 Each thread uses its own connection (Django's are per thread) and closes it when done. The
 connection count stays under PostgreSQL's default max_connections (100), so patients are spread
-over at most CONCURRENCY threads that all start at one barrier.
+over at most CONCURRENCY threads that all start at one barrier (``run_together``, conftest.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import random
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.management import call_command
@@ -25,32 +24,6 @@ from mediqueue.errors import MediQueueError
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CONCURRENCY = 40
-
-
-def run_together(jobs: list, threads: int = CONCURRENCY) -> list:
-    """Run callables on `threads` threads released together by a barrier; return what each
-    returned, or the exception it raised."""
-    threads = min(threads, len(jobs))
-    barrier = threading.Barrier(threads)
-    chunks = [jobs[i::threads] for i in range(threads)]
-
-    def worker(chunk):
-        results = []
-        try:
-            barrier.wait(timeout=30)
-            for job in chunk:
-                try:
-                    results.append(job())
-                except Exception as error:  # the outcome under test, kept for asserting
-                    results.append(error)
-        finally:
-            connection.close()
-        return results
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return [result for chunk in pool.map(worker, chunks) for result in chunk]
-
 
 def outcome_kind(result) -> str:
     if isinstance(result, services.Booked):
@@ -60,7 +33,7 @@ def outcome_kind(result) -> str:
     return f"unexpected {type(result).__name__}: {result}"
 
 
-def test_200_patients_at_once_on_10_seats_sell_exactly_10(make_slot):
+def test_200_patients_at_once_on_10_seats_sell_exactly_10(make_slot, run_together):
     slot = make_slot(seats=10)
     jobs = [
         (lambda n=n: services.book(slot_id=slot.pk, user_id=f"patient-{n}")) for n in range(200)
@@ -75,7 +48,7 @@ def test_200_patients_at_once_on_10_seats_sell_exactly_10(make_slot):
     call_command("check_bookings")  # raises CommandError on any violation
 
 
-def test_same_patient_20_times_at_once_gets_one_booking(make_slot):
+def test_same_patient_20_times_at_once_gets_one_booking(make_slot, run_together):
     slot = make_slot(seats=5)
     jobs = [lambda: services.book(slot_id=slot.pk, user_id="impatient")] * 20
 
@@ -88,7 +61,9 @@ def test_same_patient_20_times_at_once_gets_one_booking(make_slot):
     assert Booking.objects.filter(slot=slot).count() == 1
 
 
-def test_interleaved_books_and_cancels_keep_the_counter_equal_to_confirmed_rows(make_slot):
+def test_interleaved_books_and_cancels_keep_the_counter_equal_to_confirmed_rows(
+    make_slot, run_together
+):
     slot = make_slot(seats=8)
     rng = random.Random(42)
 

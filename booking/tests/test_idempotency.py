@@ -11,20 +11,24 @@ from rest_framework.test import APIClient
 
 from booking import services
 from booking.models import Booking, IdempotencyRecord
-from booking.tests.test_api import assert_error, post_json
-from booking.tests.test_concurrency import run_together
 from slots.models import Slot
 
 
-def book_with_key(client, slot_id, user_id, key):
-    return post_json(
-        client, "/api/book", {"userId": user_id, "slotId": slot_id}, HTTP_IDEMPOTENCY_KEY=key
-    )
+@pytest.fixture
+def book_with_key(post_json):
+    def book_with_key(client, slot_id, user_id, key):
+        return post_json(
+            client, "/api/book", {"userId": user_id, "slotId": slot_id}, HTTP_IDEMPOTENCY_KEY=key
+        )
+
+    return book_with_key
 
 
 @pytest.mark.django_db
 class TestIdempotentBooking:
-    def test_a_retry_replays_the_first_answer_and_takes_no_second_seat(self, api_client, make_slot):
+    def test_a_retry_replays_the_first_answer_and_takes_no_second_seat(
+        self, api_client, make_slot, book_with_key
+    ):
         slot = make_slot(seats=3)
 
         first = book_with_key(api_client, slot.pk, "p1", "key-1")
@@ -38,7 +42,9 @@ class TestIdempotentBooking:
         assert slot.booked_seats == 1
         assert IdempotencyRecord.objects.get(key="key-1").response_status == 201
 
-    def test_a_refusal_is_an_answer_too_and_is_replayed(self, api_client, make_slot):
+    def test_a_refusal_is_an_answer_too_and_is_replayed(
+        self, api_client, make_slot, assert_error, book_with_key
+    ):
         slot = make_slot(seats=1)
         services.book(slot_id=slot.pk, user_id="first")
 
@@ -52,7 +58,7 @@ class TestIdempotentBooking:
         assert not Booking.objects.filter(user_id="late").exists()
 
     def test_the_same_patient_reusing_a_key_for_another_request_answers_422(
-        self, api_client, make_slot
+        self, api_client, make_slot, assert_error, book_with_key
     ):
         slot, other_slot = make_slot(seats=3), make_slot(seats=3)
         book_with_key(api_client, slot.pk, "p1", "key-2")
@@ -63,7 +69,7 @@ class TestIdempotentBooking:
         assert not Booking.objects.filter(slot=other_slot).exists()
 
     def test_keys_belong_to_their_patient_so_another_patients_key_never_collides(
-        self, api_client, make_slot
+        self, api_client, make_slot, book_with_key
     ):
         slot = make_slot(seats=3)
         mine = book_with_key(api_client, slot.pk, "p1", "key-2")
@@ -74,7 +80,9 @@ class TestIdempotentBooking:
         assert theirs.json()["booking"]["user_id"] == "someone-else"
         assert mine.json()["booking"]["reference"] != theirs.json()["booking"]["reference"]
 
-    def test_a_key_claimed_first_by_a_stranger_does_not_deny_its_owner(self, api_client, make_slot):
+    def test_a_key_claimed_first_by_a_stranger_does_not_deny_its_owner(
+        self, api_client, make_slot, book_with_key, post_json
+    ):
         slot = make_slot(seats=3)
         squatted = post_json(
             api_client,
@@ -89,7 +97,9 @@ class TestIdempotentBooking:
         assert owner.status_code == 201
         assert owner.json()["booking"]["user_id"] == "owner"
 
-    def test_a_key_used_to_book_is_independent_on_a_cancel(self, api_client, make_slot):
+    def test_a_key_used_to_book_is_independent_on_a_cancel(
+        self, api_client, make_slot, book_with_key
+    ):
         slot = make_slot(seats=3)
         booked = book_with_key(api_client, slot.pk, "p1", "key-3").json()
         reference = booked["booking"]["reference"]
@@ -127,7 +137,9 @@ class TestIdempotentBooking:
         assert first.json()["message"] == "Booking cancelled; the seat is free again."
 
     @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "naïve"])
-    def test_a_malformed_key_answers_400_and_books_nothing(self, api_client, make_slot, key):
+    def test_a_malformed_key_answers_400_and_books_nothing(
+        self, api_client, make_slot, key, assert_error, book_with_key
+    ):
         slot = make_slot()
 
         response = book_with_key(api_client, slot.pk, "p", key)
@@ -135,7 +147,7 @@ class TestIdempotentBooking:
         assert_error(response, 400, "invalid")
         assert not Booking.objects.exists()
 
-    def test_an_expired_key_is_claimed_afresh(self, api_client, make_slot, settings):
+    def test_an_expired_key_is_claimed_afresh(self, api_client, make_slot, settings, book_with_key):
         slot = make_slot(seats=3)
         book_with_key(api_client, slot.pk, "p1", "old-key")
         IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
@@ -147,7 +159,7 @@ class TestIdempotentBooking:
         assert reused.status_code == 201
         assert reused.json()["booking"]["slot_id"] == other_slot.pk
 
-    def test_purge_deletes_only_expired_keys(self, api_client, make_slot):
+    def test_purge_deletes_only_expired_keys(self, api_client, make_slot, book_with_key):
         slot = make_slot(seats=3)
         book_with_key(api_client, slot.pk, "p1", "fresh")
         book_with_key(api_client, slot.pk, "p2", "stale")
@@ -163,7 +175,7 @@ class TestIdempotentBooking:
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentRetries:
     def test_20_concurrent_retries_with_one_key_give_one_booking_and_identical_answers(
-        self, make_slot
+        self, make_slot, book_with_key, run_together
     ):
         slot = make_slot(seats=5)
         jobs = [lambda: book_with_key(APIClient(), slot.pk, "p1", "burst-key")] * 20
@@ -177,7 +189,7 @@ class TestConcurrentRetries:
         assert Booking.objects.count() == 1
 
     def test_a_retry_while_the_first_is_still_running_answers_409(
-        self, make_slot, slot_lock_held_elsewhere, settings
+        self, make_slot, slot_lock_held_elsewhere, settings, assert_error, book_with_key
     ):
         settings.MEDIQUEUE_IDEMPOTENCY_WAIT_MS = 100
         settings.MEDIQUEUE_LOCK_TIMEOUT_MS = 5000

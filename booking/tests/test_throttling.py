@@ -15,9 +15,8 @@ from django.urls import reverse
 
 from booking import services
 from booking.models import Booking
-from booking.tests.test_api import assert_error, post_json
+from loadtests.harness import post_book
 from mediqueue import ratelimit
-from mediqueue.tests.live_server import gunicorn, post_book
 
 
 def redis_available() -> bool:
@@ -28,16 +27,20 @@ def redis_available() -> bool:
         return False
 
 
-def book(client, slot, user_id, address="10.0.0.1"):
-    return post_json(
-        client, "/api/book", {"userId": user_id, "slotId": slot.pk}, REMOTE_ADDR=address
-    )
+@pytest.fixture
+def book(post_json):
+    def book(client, slot, user_id, address="10.0.0.1"):
+        return post_json(
+            client, "/api/book", {"userId": user_id, "slotId": slot.pk}, REMOTE_ADDR=address
+        )
+
+    return book
 
 
 @pytest.mark.django_db
 class TestLimits:
     def test_per_client_limit_answers_429_json_with_retry_after(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, book, assert_error
     ):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "3/min"
         slot = make_slot(seats=10)
@@ -50,7 +53,7 @@ class TestLimits:
         assert not Booking.objects.filter(user_id="p3").exists()
 
     def test_a_forged_x_forwarded_for_does_not_escape_the_per_client_limit(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, post_json
     ):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "2/min"
         slot = make_slot(seats=10)
@@ -68,7 +71,7 @@ class TestLimits:
         assert [a.status_code for a in answers] == [201, 201, 429]
 
     def test_behind_a_declared_proxy_each_forwarded_address_has_its_own_limit(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, post_json
     ):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "1/min"
         settings.MEDIQUEUE_NUM_PROXIES = 1
@@ -93,7 +96,7 @@ class TestLimits:
         assert [a.status_code for a in answers] == [201, 201, 429]
 
     def test_per_patient_limit_counts_one_patient_from_one_address_across_slots(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, book
     ):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "2/min"
         slots = [make_slot(seats=5) for _ in range(3)]
@@ -106,7 +109,7 @@ class TestLimits:
         assert Booking.objects.filter(user_id="eager").count() == 2
 
     def test_nobody_can_lock_a_patient_out_from_another_address(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, book
     ):
         # Finding 5: 30 requests in a victim's name used to lock the victim out everywhere.
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "30/min"
@@ -121,7 +124,7 @@ class TestLimits:
         assert victim.status_code == 201
 
     def test_counters_of_a_busy_client_survive_hundreds_of_other_clients(
-        self, api_client, make_slot, settings
+        self, api_client, make_slot, settings, book
     ):
         # Finding 3: the database cache kept 300 entries and culled a third of them, so with
         # enough other patients about, a client's counter vanished and its limit with it.
@@ -137,7 +140,9 @@ class TestLimits:
 
         assert answers == {201: 10, 429: 240}
 
-    def test_cancelling_counts_against_the_client_limit_too(self, api_client, make_slot, settings):
+    def test_cancelling_counts_against_the_client_limit_too(
+        self, api_client, make_slot, settings, assert_error
+    ):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "2/min"
         slot = make_slot(seats=5)
         references = [
@@ -153,7 +158,7 @@ class TestLimits:
         assert_error(answers[-1], 429, "throttled")
         assert Booking.objects.get(reference=references[2]).status == "CONFIRMED"
 
-    def test_reading_is_not_limited(self, api_client, make_slot, settings):
+    def test_reading_is_not_limited(self, api_client, make_slot, settings, book):
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "1/min"
         slot = make_slot()
         book(api_client, slot, "p")
@@ -162,7 +167,9 @@ class TestLimits:
         assert api_client.get(f"/api/slots/{slot.pk}", REMOTE_ADDR="10.0.0.1").status_code == 200
 
     @pytest.mark.django_db(transaction=True)  # autocommit, as in production: no savepoints
-    def test_every_limit_of_a_booking_costs_one_statement(self, api_client, make_slot, settings):
+    def test_every_limit_of_a_booking_costs_one_statement(
+        self, api_client, make_slot, settings, book
+    ):
         # Finding 7: the cache-based limits cost 12 queries (2 write transactions, 2 COUNTs).
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "600/min"
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "30/min"
@@ -177,7 +184,7 @@ class TestLimits:
         assert "mediqueue_ratelimit" in statements[0]
         assert "UPDATE slots_slot" in statements[1]
 
-    def test_any_patient_id_makes_a_valid_counter_key(self, api_client, make_slot, settings):
+    def test_any_patient_id_makes_a_valid_counter_key(self, api_client, make_slot, settings, book):
         # Finding 15: a userId with a space made a key memcached would refuse (CacheKeyWarning).
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "30/min"
         slot = make_slot(seats=5)
@@ -222,31 +229,34 @@ class TestPagesAreLimitedLikeTheApi:
         assert Booking.objects.get(reference=second).status == "CONFIRMED"
 
 
-def _limit_holds_across_workers(slot_id: int, **env) -> Counter:
-    with gunicorn(workers=3, MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="5/min", **env) as base_url:
+def _limit_holds_across_workers(live_gunicorn, slot_id: int, **env) -> Counter:
+    with live_gunicorn(workers=3, MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="5/min", **env) as server:
         return Counter(
-            post_book(base_url, f"patient-{n}", slot_id, address="192.0.2.1")[0] for n in range(12)
+            post_book(server.base_url, f"patient-{n}", slot_id, address="192.0.2.1")[0]
+            for n in range(12)
         )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_postgresql_store_shares_counts_between_gunicorn_workers(make_slot):
+def test_the_postgresql_store_shares_counts_between_gunicorn_workers(make_slot, live_gunicorn):
     slot = make_slot(seats=50)
 
-    statuses = _limit_holds_across_workers(slot.pk, REDIS_URL="")
+    statuses = _limit_holds_across_workers(live_gunicorn, slot.pk, REDIS_URL="")
 
     assert statuses == {201: 5, 429: 7}
 
 
 @pytest.mark.skipif(not redis_available(), reason="no Redis on 127.0.0.1:6379")
 @pytest.mark.django_db(transaction=True)
-def test_redis_shares_counts_between_gunicorn_workers(make_slot):
+def test_redis_shares_counts_between_gunicorn_workers(make_slot, live_gunicorn):
     import redis
 
     redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
     slot = make_slot(seats=50)
 
-    statuses = _limit_holds_across_workers(slot.pk, REDIS_URL="redis://127.0.0.1:6379/15")
+    statuses = _limit_holds_across_workers(
+        live_gunicorn, slot.pk, REDIS_URL="redis://127.0.0.1:6379/15"
+    )
 
     assert statuses == {201: 5, 429: 7}
 

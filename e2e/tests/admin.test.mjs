@@ -1,29 +1,23 @@
 // The clinic's admin: log in, add a doctor, generate a week of slots, see them, export CSV.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   admin,
   baseURL,
   bookThroughApi,
+  browserPerFile,
   daysAhead,
   fillANearlyFullSlot,
-  launchBrowser,
   screenshot,
   textOf,
 } from './support.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = browserPerFile();
 
 async function loggedInAdmin() {
-  const context = await browser.newContext({
+  const context = await browser().newContext({
     viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
   });

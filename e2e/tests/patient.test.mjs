@@ -1,31 +1,25 @@
 // A patient's way through the pages: the board, booking, the last seat, cancelling.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import {
   api,
   barFill,
   baseURL,
+  browserPerFile,
   createDoctor,
   createSlot,
   daysAhead,
   fillANearlyFullSlot,
-  launchBrowser,
   screenshot,
   slotCard,
   textOf,
 } from './support.mjs';
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
+const browser = browserPerFile();
 
 async function patientPage(viewport = { width: 1100, height: 900 }) {
-  const context = await browser.newContext({ viewport });
+  const context = await browser().newContext({ viewport });
   return context.newPage();
 }
 

@@ -2,6 +2,7 @@
 // `make e2e` (e2e/run.py) starts the server and sets the E2E_* variables.
 import fs from 'node:fs';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const baseURL = required('E2E_BASE_URL');
@@ -35,6 +36,19 @@ export function launchBrowser() {
       '--no-first-run',
     ],
   });
+}
+
+// One browser for the test file that calls this at its top: launched before its first test,
+// closed after its last. Returns a function that gives the browser.
+export function browserPerFile() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => browser;
 }
 
 export async function screenshot(page, name, { fullPage = true, docsName } = {}) {

@@ -10,9 +10,9 @@ What runs. A fresh ``mediqueue_bench`` database on the PostgreSQL the service is
 for: the embedded PostgreSQL 18 under ``.mediqueue/`` when ``DATABASE_URL`` is unset, else a
 database beside ``DATABASE_URL``'s on the same server (dropped afterwards; ``--keep-database``
 keeps it). The first line printed names the server and its version. On it, side by side:
-- MediQueue, started by ``loadtests.server.gunicorn_server`` with the project's gunicorn config
-  and production settings: DEBUG off, the JSON event log on, the product's default rate limits
-  ON, behind one declared proxy (``MEDIQUEUE_NUM_PROXIES=1``);
+- MediQueue, started by the harness (``loadtests.harness.gunicorn``) with the project's gunicorn
+  config and production settings (``production_env``): DEBUG off, the JSON event log on, the
+  product's default rate limits ON, behind one declared proxy (``MEDIQUEUE_NUM_PROXIES=1``);
 - the reference (``reference/server.js``): the original service's published design, Express 5
   and a node-postgres pool (default size, 10), its booking five statements (BEGIN; SELECT ...
   FOR UPDATE; UPDATE; INSERT; COMMIT), its listing one SELECT ... JOIN returning every slot;

@@ -110,15 +110,6 @@ def command_line(pid: int, proc: Path = PROC) -> str:
         return ""
 
 
-def child_running(parent: int, *needles: str, proc: Path = PROC) -> int | None:
-    """The pid of a child of ``parent`` whose command line holds every one of ``needles``
-    (how the bench finds the gunicorn master that ``loadtests.server`` started for it)."""
-    for times in snapshot(proc).values():
-        if times.ppid == parent and all(n in command_line(times.pid, proc) for n in needles):
-            return times.pid
-    return None
-
-
 def calibration_ms(iterations: int = 2_000_000) -> float:
     """CPU milliseconds this process spends on a fixed pure-Python loop.
 

@@ -1,6 +1,7 @@
-"""The benchmark's database: a fresh ``mediqueue_bench`` on the server the service is configured
-for (the embedded PostgreSQL under ``.mediqueue/``, or ``DATABASE_URL``'s server), and the
-PostgreSQL processes whose CPU the bench counts.
+"""The benchmark's database server: a fresh ``mediqueue_bench`` is made on the server the service
+is configured for (``loadtests.harness.databases``: the embedded PostgreSQL under
+``.mediqueue/``, or ``DATABASE_URL``'s server); here, which server that is, the PostgreSQL
+processes whose CPU the bench counts, and its URL for node-postgres.
 
 Plain psycopg: this process never imports Django settings (the fixtures run in a child process,
 ``loadtests.bench.fixtures``).
@@ -10,12 +11,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from loadtests.bench import cpu
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 BENCH_DATABASE = "mediqueue_bench"
 
 
@@ -36,43 +35,6 @@ class PostgresServer:
         else:  # a shared server: its CPU figure includes whatever else it serves meanwhile
             cpu_note = f"postmaster pid {self.postmaster_pid}; its CPU counts all its databases"
         return f"PostgreSQL {self.version} ({self.kind}, {self.where}; {cpu_note})"
-
-
-def server_admin_url() -> str:
-    """A URL to the ``postgres`` database of the server the service is configured for; starts
-    (or joins) the embedded server when ``DATABASE_URL`` is unset."""
-    configured = os.environ.get("DATABASE_URL")
-    if configured:
-        return with_database(configured, "postgres")
-    from mediqueue.embedded_db import embedded_database_url
-
-    return embedded_database_url(BASE_DIR / ".mediqueue", database="postgres")
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def recreate_database(admin_url: str, name: str = BENCH_DATABASE) -> str:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return with_database(admin_url, name)
-
-
-def drop_database(admin_url: str, name: str = BENCH_DATABASE) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def describe_server(url: str) -> PostgresServer:

@@ -25,15 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
-from loadtests.database import (
-    check_bookings,
-    create_slots,
-    migrate,
-    read_slots,
-    setup_django,
-)
+from loadtests.harness import BASE_DIR
+from loadtests.harness.in_process import check_bookings, migrate, setup_django
+from loadtests.harness.slots import create_slots, read_slots
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
 LISTING_DOCTOR = "Dr. Listing (bench)"
 BIG = 10_000_000  # seats of a slot that never fills during a run
 FLASH_SEATS = 100

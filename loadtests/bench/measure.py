@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
 from loadtests.bench import cpu
 from loadtests.bench.results import Run
 from loadtests.bench.wrk import run_wrk
+from loadtests.harness import post_book
 
 
 @dataclass(frozen=True)
@@ -78,19 +78,10 @@ def listing_size(base_url: str, path: str) -> int:
 def rate_limit_probe(base_url: str, slot_id: int, *, attempts: int = 100) -> list[int]:
     """One patient, from one address, booking the same slot again and again until refused
     with a 429 (or ``attempts`` run out): the statuses seen, in order."""
-    body = json.dumps({"userId": "bench-probe-patient", "slotId": slot_id}).encode()
     statuses = []
     for _ in range(attempts):
-        request = urllib.request.Request(
-            f"{base_url}/api/book",
-            data=body,
-            headers={"Content-Type": "application/json", "X-Forwarded-For": "192.0.2.1"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                statuses.append(response.status)
-        except urllib.error.HTTPError as error:
-            statuses.append(error.code)
-        if statuses[-1] == 429:
+        status, _ = post_book(base_url, "bench-probe-patient", slot_id, address="192.0.2.1")
+        statuses.append(status)
+        if status == 429:
             break
     return statuses

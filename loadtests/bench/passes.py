@@ -14,19 +14,13 @@ from dataclasses import dataclass
 from loadtests.bench.measure import Server, listing_size, measure, rate_limit_probe, settle, warm_up
 from loadtests.bench.report import say
 from loadtests.bench.results import (
-    FLASH,
-    FLOOR,
-    HOT,
-    LISTING_100,
-    LISTING_1000,
     MEDIQUEUE,
-    ONE_CONN,
     REFERENCE,
-    REFUSAL,
     SERVER_NAMES,
     TITLES,
     PassResult,
     Run,
+    Scenario,
     SlotCount,
 )
 from loadtests.bench.wrk import book_script, get_script
@@ -34,17 +28,17 @@ from loadtests.bench.wrk import book_script, get_script
 # (scenario, slots in the database, MediQueue's path; the reference lists everything at
 # /api/slots). MediQueue pages by 100 by default: the 1,000-slot run asks for them all.
 LISTINGS = (
-    (LISTING_100, 100, "/api/slots?limit=100"),
-    (LISTING_1000, 1000, "/api/slots?limit=1000"),
+    (Scenario.LISTING_100, 100, "/api/slots?limit=100"),
+    (Scenario.LISTING_1000, 1000, "/api/slots?limit=1000"),
 )
 FLOOR_PATH = "/__bench__/floor"
 # (scenario, which of the server's slots, connections). The refusal run books a slot of one
 # seat that the fixtures booked.
 BOOKINGS = (
-    (HOT, "hot", 64),
-    (ONE_CONN, "one_conn", 1),
-    (FLASH, "flash", 512),
-    (REFUSAL, "full", 64),
+    (Scenario.HOT, "hot", 64),
+    (Scenario.ONE_CONN, "one_conn", 1),
+    (Scenario.FLASH, "flash", 512),
+    (Scenario.REFUSAL, "full", 64),
 )
 LISTING_CONNECTIONS = 64
 
@@ -119,7 +113,7 @@ def run_listings(bench: Bench, result: PassResult) -> None:
             result.runs.setdefault(scenario, {})[server.name] = bench.measure(
                 server, scenario, script, LISTING_CONNECTIONS
             )
-        if scenario == LISTING_100 and bench.seconds.floor:
+        if scenario == Scenario.LISTING_100 and bench.seconds.floor:
             run_floor(bench, result)
 
 
@@ -127,8 +121,8 @@ def run_floor(bench: Bench, result: PassResult) -> None:
     """A trivial Django view through the same stack: what the framework alone costs."""
     script = get_script(FLOOR_PATH)
     bench.warm_up(bench.mediqueue, script, LISTING_CONNECTIONS)
-    result.runs[FLOOR] = {
-        MEDIQUEUE: bench.measure(bench.mediqueue, FLOOR, script, LISTING_CONNECTIONS)
+    result.runs[Scenario.FLOOR] = {
+        MEDIQUEUE: bench.measure(bench.mediqueue, Scenario.FLOOR, script, LISTING_CONNECTIONS)
     }
 
 
@@ -154,7 +148,7 @@ def run_bookings(bench: Bench, result: PassResult, slots: dict, scenarios: tuple
     say("reading the flash crowd's slots and check_bookings")
     after = bench.fixtures("after-pass", *(str(slot_id) for slot_id in flash.values()))
     states = {state["slot_id"]: state for state in after["slots"]}
-    if FLASH in result.runs:
+    if Scenario.FLASH in result.runs:
         for server, slot_id in flash.items():
             state = states[slot_id]
             result.flash_slots[server] = SlotCount(

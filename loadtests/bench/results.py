@@ -13,24 +13,38 @@ REFERENCE = "reference"
 SERVERS = (MEDIQUEUE, REFERENCE)
 SERVER_NAMES = {MEDIQUEUE: "MediQueue", REFERENCE: "reference"}
 
-# Scenario keys, in the order they are printed; titles for the report.
-LISTING_100 = "listing_100"
-FLOOR = "floor"
-LISTING_1000 = "listing_1000"
-HOT = "hot"
-ONE_CONN = "one_conn"
-FLASH = "flash"
-REFUSAL = "refusal"
+
+class Scenario:
+    """The scenario keys: how the runs, the report and the JSON file name each scenario."""
+
+    LISTING_100 = "listing_100"
+    FLOOR = "floor"
+    LISTING_1000 = "listing_1000"
+    HOT = "hot"
+    ONE_CONN = "one_conn"
+    FLASH = "flash"
+    REFUSAL = "refusal"
+
+
+# Titles for the report, and the order it prints the scenarios in.
 TITLES = {
-    HOT: "hot slot, 64 conn",
-    ONE_CONN: "one connection",
-    FLASH: "flash crowd, 100 seats, 512 conn",
-    REFUSAL: "refusals (full slot), 64 conn",
-    LISTING_100: "GET /api/slots, 100 slots, 64 conn",
-    LISTING_1000: "GET /api/slots, 1,000 slots, 64 conn",
-    FLOOR: "framework floor, 64 conn",
+    Scenario.HOT: "hot slot, 64 conn",
+    Scenario.ONE_CONN: "one connection",
+    Scenario.FLASH: "flash crowd, 100 seats, 512 conn",
+    Scenario.REFUSAL: "refusals (full slot), 64 conn",
+    Scenario.LISTING_100: "GET /api/slots, 100 slots, 64 conn",
+    Scenario.LISTING_1000: "GET /api/slots, 1,000 slots, 64 conn",
+    Scenario.FLOOR: "framework floor, 64 conn",
 }
-ORDER = (HOT, ONE_CONN, FLASH, REFUSAL, LISTING_100, LISTING_1000, FLOOR)
+ORDER = (
+    Scenario.HOT,
+    Scenario.ONE_CONN,
+    Scenario.FLASH,
+    Scenario.REFUSAL,
+    Scenario.LISTING_100,
+    Scenario.LISTING_1000,
+    Scenario.FLOOR,
+)
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,22 @@ from loadtests.bench.measure import Server
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
 from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
 from loadtests.bench.report import say
-from loadtests.bench.results import FLASH, HOT, MEDIQUEUE, ONE_CONN, REFERENCE, REFUSAL, PassResult
+from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
 from loadtests.bench.wrk import require_wrk
-from loadtests.server import free_port, gunicorn_server, production_env
+from loadtests.harness import (
+    BASE_DIR,
+    BENCH_PORTS,
+    create_database,
+    drop_database,
+    free_port,
+    gunicorn,
+    production_env,
+    server_admin_url,
+)
 
-REPORTS_DIR = database.BASE_DIR / "loadtests" / "reports"
-BENCH_PORTS = range(8300, 8400)
+REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-BOOKING_SCENARIOS = (HOT, ONE_CONN, FLASH, REFUSAL)
+BOOKING_SCENARIOS = (Scenario.HOT, Scenario.ONE_CONN, Scenario.FLASH, Scenario.REFUSAL)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -65,7 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.listing_seconds, args.listing_1000_seconds, args.floor_seconds = 2, 0, 0
         args.flash_seconds, args.warmup_seconds = 4, 1
         args.pgbench_seconds, args.pgbench_clients = 2, "16"
-        args.second_pass = (HOT, REFUSAL)
+        args.second_pass = (Scenario.HOT, Scenario.REFUSAL)
     return args
 
 
@@ -83,32 +91,24 @@ def seconds(args: argparse.Namespace) -> Seconds:
 
 
 def service_env(database_url: str, args: argparse.Namespace, *, redis_url: str) -> dict:
-    """Production settings as the load tests have them, except for what the bench must measure:
-    the product's own default rate limits (None removes any set in this shell), a proxy whose
-    X-Forwarded-For names the client, the JSON event log; plus the floor URL."""
-    env: dict[str, str | None] = {
-        **production_env(database_url),
-        "DJANGO_SETTINGS_MODULE": "mediqueue.settings",
-        "MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT": None,
-        "MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT": None,
-        "MEDIQUEUE_NUM_PROXIES": "1",
-        "REDIS_URL": redis_url,  # "": the default store, an UNLOGGED PostgreSQL table
-        "DJANGO_LOG_FORMAT": "json",
-        "DJANGO_LOG_LEVEL": "INFO",
-        "MEDIQUEUE_BENCH_ENDPOINTS": "1",
+    """Production settings, with what the bench must measure made explicit: the product's own
+    default rate limits (None removes any set in this shell), the JSON event log; plus the
+    floor URL and the gunicorn options asked for."""
+    options = {
+        "WEB_CONCURRENCY": args.workers,
+        "GUNICORN_WORKER_CLASS": args.worker_class,
+        "GUNICORN_THREADS": args.threads,
     }
-    for key, value in (
-        ("WEB_CONCURRENCY", args.workers),
-        ("GUNICORN_WORKER_CLASS", args.worker_class),
-        ("GUNICORN_THREADS", args.threads),
-    ):
-        if value is not None:
-            env[key] = str(value)
-    return env
-
-
-def plain_env(env: dict) -> dict[str, str]:
-    return {key: value for key, value in env.items() if value is not None}
+    return production_env(
+        database_url,
+        MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT=None,
+        MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT=None,
+        REDIS_URL=redis_url,  # "": the default store, an UNLOGGED PostgreSQL table
+        DJANGO_LOG_FORMAT="json",
+        DJANGO_LOG_LEVEL="INFO",
+        MEDIQUEUE_BENCH_ENDPOINTS="1",
+        **{name: str(value) for name, value in options.items() if value is not None},
+    )
 
 
 def redis_answers(url: str) -> bool:
@@ -121,14 +121,10 @@ def redis_answers(url: str) -> bool:
 
 
 @contextmanager
-def mediqueue_server(database_url: str, env: dict, label: str, stamp: str) -> Iterator[Server]:
-    port = free_port(BENCH_PORTS)
+def mediqueue_server(env: dict, label: str, stamp: str) -> Iterator[Server]:
     log_path = REPORTS_DIR / f"bench-{stamp}-{label}-gunicorn.log"
-    with gunicorn_server(
-        database_url=database_url, port=port, log_path=log_path, extra_env=env
-    ) as base_url:
-        master = cpu.child_running(os.getpid(), "gunicorn", f"127.0.0.1:{port}")
-        yield Server(MEDIQUEUE, base_url, master)
+    with gunicorn(env, port=free_port(BENCH_PORTS), log_path=log_path) as server:
+        yield Server(MEDIQUEUE, server.base_url, server.process.pid)
 
 
 def gunicorn_description(server: Server) -> str:
@@ -168,8 +164,8 @@ class Setup:
 def prepare(args: argparse.Namespace) -> Setup:
     require_wrk()
     reference.ensure_installed()
-    admin_url = database.server_admin_url()
-    database_url = database.recreate_database(admin_url)
+    admin_url = server_admin_url()
+    database_url = create_database(admin_url, database.BENCH_DATABASE)
     postgres = database.describe_server(database_url)
     print(f"bench: {postgres.describe()}, database {database.BENCH_DATABASE}", flush=True)
     env = service_env(database_url, args, redis_url="")
@@ -205,7 +201,7 @@ def measure_all(
             return Bench(ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures)
 
         say("pass 1 (rate-limit counters in PostgreSQL)")
-        with mediqueue_server(setup.database_url, setup.env, "db", setup.stamp) as ours:
+        with mediqueue_server(setup.env, "db", setup.stamp) as ours:
             setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
             first = PassResult("db", "pass 1: rate limits on, counters in PostgreSQL")
             slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
@@ -221,7 +217,7 @@ def measure_all(
         if setup.redis_url:
             redis_env = {**setup.env, "REDIS_URL": setup.redis_url}
             say(f"pass 2 (rate-limit counters in Redis, {setup.redis_url})")
-            with mediqueue_server(setup.database_url, redis_env, "redis", setup.stamp) as ours:
+            with mediqueue_server(redis_env, "redis", setup.stamp) as ours:
                 second = PassResult(
                     "redis",
                     f"pass 2: rate limits on, counters in Redis ({setup.redis_url}); "
@@ -247,7 +243,7 @@ def conclude(setup: Setup, results: list[PassResult], pgbench_runs: list[Pgbench
     report.print_run(header=setup.header, passes=passes, pgbench=pgbench_runs)
     path = REPORTS_DIR / f"bench-{setup.stamp}.json"
     report.write_json(path, header=setup.header, passes=passes, pgbench=pgbench_runs)
-    print(f"\nwritten: {path.relative_to(database.BASE_DIR)}")
+    print(f"\nwritten: {path.relative_to(BASE_DIR)}")
     all_checks = [check for _, _, checks in passes for check in checks]
     all_targets = [target for _, targets, _ in passes for target in targets]
     code = verdict.exit_code(all_checks, all_targets, strict=setup.args.strict)
@@ -261,10 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     setup = prepare(parse_args(argv))
     fixtures_log = REPORTS_DIR / f"bench-{setup.stamp}-fixtures.log"
     try:
-        with FixturesProcess(plain_env(setup.env), fixtures_log) as fixtures:
+        with FixturesProcess(setup.env, fixtures_log) as fixtures:
             fixtures("migrate")
             results, pgbench_runs = measure_all(setup, fixtures)
     finally:
         if not setup.args.keep_database:
-            database.drop_database(setup.admin_url)
+            drop_database(setup.admin_url, database.BENCH_DATABASE)
     return conclude(setup, results, pgbench_runs)

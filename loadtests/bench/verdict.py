@@ -11,19 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from loadtests.bench.results import (
-    FLASH,
-    FLOOR,
-    HOT,
-    LISTING_100,
-    LISTING_1000,
     MEDIQUEUE,
-    ONE_CONN,
     REFERENCE,
-    REFUSAL,
     SERVER_NAMES,
     SERVERS,
     PassResult,
     Run,
+    Scenario,
 )
 
 # Issue #13: MediQueue against the reference (the original Express design), in one run.
@@ -94,7 +88,10 @@ def _cpu_per(result: PassResult, scenario: str, status: int, which: str) -> floa
 
 
 def _p50_ratio(result: PassResult) -> float | None:
-    ours, theirs = result.run(ONE_CONN, MEDIQUEUE), result.run(ONE_CONN, REFERENCE)
+    ours, theirs = (
+        result.run(Scenario.ONE_CONN, MEDIQUEUE),
+        result.run(Scenario.ONE_CONN, REFERENCE),
+    )
     if ours is None or theirs is None:
         return None
     return ratio(ours.wrk.p50_ms, theirs.wrk.p50_ms)
@@ -103,28 +100,28 @@ def _p50_ratio(result: PassResult) -> float | None:
 def targets(result: PassResult, pgbench_tps: float | None) -> list[Target]:
     """Every target of issue #13 whose scenario this pass ran (a pass without listings has no
     listing target); in the issue's order."""
-    hot = result.run(HOT, MEDIQUEUE)
+    hot = result.run(Scenario.HOT, MEDIQUEUE)
     hot_rate = hot.wrk.per_second_of(201) if hot else None
     # (the scenario it needs, name, measured, limit, at least?, unit)
     table = (
-        (HOT, "hot slot bookings/s vs reference", _rate_ratio(result, HOT, 201),
-         HOT_VS_REFERENCE, True, "x"),
-        (FLASH, "flash crowd answers/s vs reference", _rate_ratio(result, FLASH, None),
-         FLASH_VS_REFERENCE, True, "x"),
-        (ONE_CONN, "one connection p50 vs reference", _p50_ratio(result),
-         ONE_CONN_P50_VS_REFERENCE, False, "x"),
-        (LISTING_100, "listing 100 slots vs reference", _rate_ratio(result, LISTING_100, 200),
-         LISTING_VS_REFERENCE, True, "x"),
-        (LISTING_1000, "listing 1,000 slots vs reference",
-         _rate_ratio(result, LISTING_1000, 200), None, True, "x"),
-        (HOT, "app CPU per booking (hot slot)", _cpu_per(result, HOT, 201, "app"),
-         APP_MS_PER_BOOKING, False, " ms"),
-        (REFUSAL, "app CPU per refusal (full slot)", _cpu_per(result, REFUSAL, 409, "app"),
-         APP_MS_PER_REFUSAL, False, " ms"),
-        (HOT, "PostgreSQL CPU per booking (hot slot)", _cpu_per(result, HOT, 201, "pg"),
-         PG_MS_PER_BOOKING, False, " ms"),
-        (HOT, "hot slot vs pgbench of its statement", ratio(hot_rate, pgbench_tps),
-         HOT_VS_PGBENCH, True, "x"),
+        (Scenario.HOT, "hot slot bookings/s vs reference",
+         _rate_ratio(result, Scenario.HOT, 201), HOT_VS_REFERENCE, True, "x"),
+        (Scenario.FLASH, "flash crowd answers/s vs reference",
+         _rate_ratio(result, Scenario.FLASH, None), FLASH_VS_REFERENCE, True, "x"),
+        (Scenario.ONE_CONN, "one connection p50 vs reference",
+         _p50_ratio(result), ONE_CONN_P50_VS_REFERENCE, False, "x"),
+        (Scenario.LISTING_100, "listing 100 slots vs reference",
+         _rate_ratio(result, Scenario.LISTING_100, 200), LISTING_VS_REFERENCE, True, "x"),
+        (Scenario.LISTING_1000, "listing 1,000 slots vs reference",
+         _rate_ratio(result, Scenario.LISTING_1000, 200), None, True, "x"),
+        (Scenario.HOT, "app CPU per booking (hot slot)",
+         _cpu_per(result, Scenario.HOT, 201, "app"), APP_MS_PER_BOOKING, False, " ms"),
+        (Scenario.REFUSAL, "app CPU per refusal (full slot)",
+         _cpu_per(result, Scenario.REFUSAL, 409, "app"), APP_MS_PER_REFUSAL, False, " ms"),
+        (Scenario.HOT, "PostgreSQL CPU per booking (hot slot)",
+         _cpu_per(result, Scenario.HOT, 201, "pg"), PG_MS_PER_BOOKING, False, " ms"),
+        (Scenario.HOT, "hot slot vs pgbench of its statement",
+         ratio(hot_rate, pgbench_tps), HOT_VS_PGBENCH, True, "x"),
     )  # fmt: skip
     return [Target(*row[1:]) for row in table if row[0] in result.runs]
 
@@ -158,14 +155,18 @@ def checks(result: PassResult) -> list[Check]:
 def _server_checks(result: PassResult, server: str) -> list[Check]:
     name = SERVER_NAMES[server]
     found = []
-    for scenario, expected in ((HOT, 201), (ONE_CONN, 201), (REFUSAL, 409)):
+    for scenario, expected in (
+        (Scenario.HOT, 201),
+        (Scenario.ONE_CONN, 201),
+        (Scenario.REFUSAL, 409),
+    ):
         run = result.run(scenario, server)
         if run is not None:
             found.append(_all_answers_are(f"{name} {scenario}", run, expected))
-    flash = result.run(FLASH, server)
+    flash = result.run(Scenario.FLASH, server)
     if flash is not None:
         found.append(_flash_check(result, server, flash))
-    for scenario in (LISTING_100, LISTING_1000, FLOOR):
+    for scenario in (Scenario.LISTING_100, Scenario.LISTING_1000, Scenario.FLOOR):
         run = result.run(scenario, server)
         if run is not None:
             found.append(_all_answers_are(f"{name} {scenario}", run, 200))

@@ -19,7 +19,6 @@ import pytest
 from django.db import connection
 
 from booking.models import Booking
-from mediqueue.tests.live_server import gunicorn_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,12 +69,14 @@ def wait_for(condition, what: str, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
-def book_while_shutting_down(slot, slot_lock_held_elsewhere, *, graceful_timeout: str):
+def book_while_shutting_down(
+    live_gunicorn, slot, slot_lock_held_elsewhere, *, graceful_timeout: str
+):
     """Send a booking, SIGTERM the master while it waits for the slot lock, give the master a
     few seconds to exit, release the lock. Returns the answer, whether the master was still up
     at the release, and its exit code."""
     with (
-        gunicorn_process(
+        live_gunicorn(
             workers=1,
             MEDIQUEUE_LOCK_TIMEOUT_MS=SERVER_LOCK_TIMEOUT_MS,
             GUNICORN_GRACEFUL_TIMEOUT=graceful_timeout,
@@ -98,12 +99,12 @@ def book_while_shutting_down(slot, slot_lock_held_elsewhere, *, graceful_timeout
 
 
 def test_sigterm_lets_a_booking_in_flight_finish_with_201_and_then_gunicorn_exits(
-    make_slot, slot_lock_held_elsewhere
+    make_slot, slot_lock_held_elsewhere, live_gunicorn
 ):
     slot = make_slot(seats=3)
 
     status, body, up_at_release, exit_code = book_while_shutting_down(
-        slot, slot_lock_held_elsewhere, graceful_timeout="30"
+        live_gunicorn, slot, slot_lock_held_elsewhere, graceful_timeout="30"
     )
 
     assert up_at_release, "gunicorn exited with a request in flight"
@@ -121,7 +122,7 @@ def test_sigterm_lets_a_booking_in_flight_finish_with_201_and_then_gunicorn_exit
 
 
 def test_control_a_graceful_timeout_shorter_than_the_wait_cuts_the_booking_off(
-    make_slot, slot_lock_held_elsewhere
+    make_slot, slot_lock_held_elsewhere, live_gunicorn
 ):
     """The same shutdown, but gunicorn may wait only one second for its workers: the worker is
     killed with the booking in flight and the client gets no answer. So the test above can tell
@@ -129,7 +130,7 @@ def test_control_a_graceful_timeout_shorter_than_the_wait_cuts_the_booking_off(
     slot = make_slot(seats=3)
 
     status, _, up_at_release, _ = book_while_shutting_down(
-        slot, slot_lock_held_elsewhere, graceful_timeout="1"
+        live_gunicorn, slot, slot_lock_held_elsewhere, graceful_timeout="1"
     )
 
     assert status is None

@@ -6,8 +6,6 @@ import json
 import pytest
 
 from booking import services
-from booking.tests.test_api import post_json
-from mediqueue.tests.test_settings_and_database import run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +41,7 @@ def test_the_patient_pages_need_no_inline_style_either(client, make_slot):
     assert 'style="' not in response.content.decode()
 
 
-def test_every_answer_carrying_a_reference_is_never_stored(api_client, make_slot):
+def test_every_answer_carrying_a_reference_is_never_stored(api_client, make_slot, post_json):
     slot = make_slot(seats=3)
     booked = post_json(
         api_client,
@@ -66,25 +64,29 @@ def test_every_answer_carrying_a_reference_is_never_stored(api_client, make_slot
         assert "no-store" in response["Cache-Control"], response
 
 
-def show(expression: str, **env) -> object:
-    result = run_python(
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({expression}))",
-        DJANGO_SETTINGS_MODULE="mediqueue.settings",
-        **env,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+@pytest.fixture
+def show(run_python):
+    def show(expression: str, **env) -> object:
+        result = run_python(
+            "import json, django; django.setup(); from django.conf import settings; "
+            f"print(json.dumps({expression}))",
+            DJANGO_SETTINGS_MODULE="mediqueue.settings",
+            **env,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return show
 
 
-def test_x_forwarded_proto_is_trusted_only_behind_a_declared_proxy():
+def test_x_forwarded_proto_is_trusted_only_behind_a_declared_proxy(show):
     expression = "settings.SECURE_PROXY_SSL_HEADER"
 
     assert show(expression, MEDIQUEUE_NUM_PROXIES="0") is None
     assert show(expression, MEDIQUEUE_NUM_PROXIES="1") == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
-def test_hsts_preload_is_opt_in():
+def test_hsts_preload_is_opt_in(show):
     expression = "[settings.SECURE_HSTS_SECONDS > 0, settings.SECURE_HSTS_PRELOAD]"
 
     assert show(expression) == [True, False]

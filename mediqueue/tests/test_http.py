@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-from mediqueue.tests.live_server import gunicorn
-
 pytestmark = pytest.mark.django_db
 
 
@@ -43,14 +41,14 @@ def test_a_chunked_body_is_refused_with_411_not_silently_dropped(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_chunked_booking_through_gunicorn_answers_411(make_slot):
+def test_a_chunked_booking_through_gunicorn_answers_411(make_slot, live_gunicorn):
     # Finding 13: gunicorn decodes the chunks, but Django reads CONTENT_LENGTH bytes (none),
     # so the booking was answered 400 "userId required".
     slot = make_slot(seats=2)
     body = json.dumps({"userId": "chunky", "slotId": slot.pk}).encode()
 
-    with gunicorn(workers=1) as base_url:
-        connection = http.client.HTTPConnection(base_url.removeprefix("http://"), timeout=10)
+    with live_gunicorn(workers=1) as server:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
         connection.request(
             "POST",
             "/api/book",

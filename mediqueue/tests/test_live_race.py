@@ -7,17 +7,19 @@ import pytest
 from django.core.management import call_command
 
 from booking.models import Booking
-from mediqueue.tests.live_server import gunicorn, post_book
+from loadtests.harness import post_book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_300_requests_racing_for_20_seats_through_gunicorn_sell_exactly_20(make_slot):
+def test_300_requests_racing_for_20_seats_through_gunicorn_sell_exactly_20(
+    make_slot, live_gunicorn
+):
     slot = make_slot(seats=20)
 
-    with gunicorn(workers=3) as base_url, ThreadPoolExecutor(max_workers=50) as pool:
+    with live_gunicorn(workers=3) as server, ThreadPoolExecutor(max_workers=50) as pool:
         answers = Counter(
-            pool.map(lambda n: post_book(base_url, f"patient-{n}", slot.pk), range(300))
+            pool.map(lambda n: post_book(server.base_url, f"patient-{n}", slot.pk), range(300))
         )
 
     assert answers == {(201, "CONFIRMED"): 20, (409, "slot_full"): 280}

@@ -4,18 +4,17 @@ import urllib.request
 import pytest
 
 from booking.models import Booking
-from mediqueue.tests.live_server import gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_booking_logs_one_json_event_carrying_the_request_id(make_slot, tmp_path):
+def test_a_booking_logs_one_json_event_carrying_the_request_id(make_slot, tmp_path, live_gunicorn):
     slot = make_slot(seats=2)
     log_path = tmp_path / "gunicorn.log"
 
-    with gunicorn(workers=1, log_path=log_path, DJANGO_LOG_FORMAT="json") as base_url:
+    with live_gunicorn(workers=1, log_path=log_path, DJANGO_LOG_FORMAT="json") as server:
         request = urllib.request.Request(
-            f"{base_url}/api/book",
+            f"{server.base_url}/api/book",
             data=json.dumps({"userId": "patient-42", "slotId": slot.pk}).encode(),
             headers={"Content-Type": "application/json", "X-Request-ID": "req-abc-123"},
             method="POST",

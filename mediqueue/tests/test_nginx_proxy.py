@@ -18,18 +18,18 @@ from urllib.parse import urlsplit
 import pytest
 from django.db import connection
 
-from loadtests.nginx import nginx_proxy
+from loadtests.harness import free_port, ports_for_tests
+from loadtests.harness.nginx import nginx_proxy
 from mediqueue.ratelimit import Count
-from mediqueue.tests.live_server import free_port, gunicorn_behind_nginx
 
 
 @pytest.fixture(scope="module")
-def proxied(django_db_setup, tmp_path_factory):
+def proxied(django_db_setup, tmp_path_factory, live_gunicorn_behind_nginx):
     """(gunicorn's URL, nginx's URL, gunicorn's access log): 2 workers behind nginx, counting
     the per-client rate limit in PostgreSQL, where the test can read its counters."""
     access_log = tmp_path_factory.mktemp("gunicorn") / "access.log"
     nginx_logs = tmp_path_factory.mktemp("nginx")
-    with gunicorn_behind_nginx(
+    with live_gunicorn_behind_nginx(
         workers=2,
         nginx_log_dir=nginx_logs,
         MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="1000/min",
@@ -176,7 +176,7 @@ class RecordingUpstream(ThreadingHTTPServer):
     makes it read each request and hang up without answering, as a worker killed mid-request."""
 
     def __init__(self, *, answers: bool):
-        super().__init__(("127.0.0.1", free_port()), _RecordingHandler)
+        super().__init__(("127.0.0.1", free_port(ports_for_tests())), _RecordingHandler)
         self.answers = answers
         self.received: list[str] = []
         Thread(target=self.serve_forever, daemon=True).start()
@@ -207,7 +207,9 @@ class _RecordingHandler(BaseHTTPRequestHandler):
 def test_a_get_is_retried_on_another_node_but_a_post_is_never_sent_twice():
     dead, alive = RecordingUpstream(answers=False), RecordingUpstream(answers=True)
     try:
-        with nginx_proxy([dead.address, alive.address], listen_port=free_port()) as proxy_url:
+        with nginx_proxy(
+            [dead.address, alive.address], listen_port=free_port(ports_for_tests())
+        ) as proxy_url:
             # nginx's workers each take turns on their own: send until the dead node got one.
             for _ in range(8):
                 assert request(proxy_url, "GET", "/api/slots")[0] == 200

@@ -12,18 +12,17 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from loadtests import server
-from mediqueue.tests.live_server import current_database_url, free_port
+from loadtests.harness import free_port, ports_for_tests, stop, wait_until_answering
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_make_run_serves_with_debug_off(tmp_path):
+def test_make_run_serves_with_debug_off(tmp_path, live_database_url):
     # Finding 8: make run served with DEBUG on, and its 404 page listed every URL pattern.
-    port = free_port()
+    port = free_port(ports_for_tests())
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_DEBUG"},
-        "DATABASE_URL": current_database_url(),
+        "DATABASE_URL": live_database_url,
         "DJANGO_SECRET_KEY": "run-demo-test-key-long-enough-for-the-checks-0123456789",
         "MEDIQUEUE_DATA_DIR": str(tmp_path),
         "MEDIQUEUE_BIND": f"127.0.0.1:{port}",
@@ -39,14 +38,14 @@ def test_make_run_serves_with_debug_off(tmp_path):
     base_url = f"http://127.0.0.1:{port}"
     try:
         # The first run on a fresh clone collects (and compresses) the static files first.
-        server.wait_until_ready(base_url, demo, seconds=240)
+        wait_until_answering(f"{base_url}/readyz", process=demo, seconds=240, name="run_demo")
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{base_url}/no-such-page", timeout=10)
         page = missing.value.read().decode()
         with urllib.request.urlopen(f"{base_url}/", timeout=10) as board:
             board_page = board.read().decode()
     finally:
-        server.stop(demo)
+        stop(demo)
     output = demo.stdout.read()
 
     assert missing.value.code == 404

@@ -10,19 +10,6 @@ import pytest
 from django.conf import settings
 
 from mediqueue.embedded_db import embedded_database_url
-from mediqueue.tests.live_server import production_env
-
-
-def run_python(code: str, **env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.BASE_DIR,
-        env={**production_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
 
 SHOW_DATABASE = (
     "import json, django; django.setup(); from django.conf import settings; "
@@ -31,7 +18,7 @@ SHOW_DATABASE = (
 )
 
 
-def test_database_url_is_used_when_set():
+def test_database_url_is_used_when_set(run_python):
     result = run_python(
         SHOW_DATABASE,
         DJANGO_SETTINGS_MODULE="mediqueue.settings",
@@ -69,9 +56,9 @@ def test_the_test_suite_itself_runs_on_postgresql(db):
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DATABASE_URL"])
-def test_the_production_entry_point_refuses_to_start_without_its_key_or_database(missing):
+def test_the_production_entry_point_refuses_to_start_without_its_key_or_database(missing, live_env):
     # Finding 8: the Dockerfile served with DEBUG on and the public development key.
-    env = {k: v for k, v in production_env().items() if k != missing}
+    env = {k: v for k, v in live_env().items() if k != missing}
     result = subprocess.run(
         [sys.executable, "-c", "import mediqueue.wsgi"],
         cwd=settings.BASE_DIR,
@@ -85,8 +72,8 @@ def test_the_production_entry_point_refuses_to_start_without_its_key_or_database
     assert f"{missing} must be set" in result.stderr
 
 
-def test_debug_is_off_unless_asked_for():
-    env = {k: v for k, v in production_env().items() if k != "DJANGO_DEBUG"}
+def test_debug_is_off_unless_asked_for(run_python, live_env):
+    env = {k: v for k, v in live_env().items() if k != "DJANGO_DEBUG"}
 
     result = run_python(
         "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
@@ -117,12 +104,12 @@ def test_importing_the_settings_starts_nothing_and_writes_nothing(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
-def test_check_deploy_passes_with_production_settings():
+def test_check_deploy_passes_with_production_settings(live_env):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,
         env={
-            **production_env(DJANGO_SECURE_SSL_REDIRECT="1"),
+            **live_env(DJANGO_SECURE_SSL_REDIRECT="1"),
             "DJANGO_ALLOWED_HOSTS": "clinic.example",
         },
         capture_output=True,

@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from loadtests.slow_clients import slow_clients
-from mediqueue.tests.live_server import gunicorn_behind_nginx, gunicorn_process
+from loadtests.chaos.slow_clients import slow_clients
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,12 +94,14 @@ def warm_up(base_url: str, slot_id: int) -> None:
         )
 
 
-def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(make_slot, tmp_path):
+def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(
+    make_slot, tmp_path, live_gunicorn_behind_nginx
+):
     slot = make_slot(seats=20)
     access_log = tmp_path / "gunicorn-access.log"
     timeout = f"{READ_TIMEOUT_SECONDS}s"
 
-    with gunicorn_behind_nginx(
+    with live_gunicorn_behind_nginx(
         workers=2,
         nginx_settings={"client_header_timeout": timeout, "client_body_timeout": timeout},
         nginx_log_dir=tmp_path,
@@ -178,12 +179,12 @@ def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(make
     assert max(cut_off) <= READ_TIMEOUT_SECONDS + 4, f"cut off long after the timeout: {figures}"
 
 
-def test_control_without_the_proxy_a_few_slow_clients_hold_both_workers():
+def test_control_without_the_proxy_a_few_slow_clients_hold_both_workers(live_gunicorn):
     """The defect nginx contains: with gunicorn's 2 sync workers facing 2 slow-header and 2
     short-body clients directly, a normal request gets no answer for as long as they last; and
     the connection count the test above relies on does see them."""
     with (
-        gunicorn_process(workers=2) as server,
+        live_gunicorn(workers=2) as server,
         slow_clients(server.base_url, slow_header=2, short_body=2, seconds=30),
     ):
         time.sleep(0.5)  # each worker has picked up a slow client

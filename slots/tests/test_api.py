@@ -5,7 +5,6 @@ import pytest
 from django.utils import timezone
 
 from booking import services as booking_services
-from booking.tests.test_api import assert_error, post_json
 from slots.models import Doctor, Slot
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +106,7 @@ class TestSlotList:
             ("doctor=", "doctor"),
         ],
     )
-    def test_bad_filters_answer_400_invalid(self, api_client, db, query, field):
+    def test_bad_filters_answer_400_invalid(self, api_client, db, query, field, assert_error):
         body = assert_error(api_client.get(f"/api/slots?{query}"), 400, "invalid")
         assert field in body["errors"]
 
@@ -123,7 +122,7 @@ class TestSlotDetailAndDoctors:
         assert body["available_seats"] == 7
 
     @pytest.mark.parametrize("slot_id", ["424242", "99999999999999999999999"])
-    def test_unknown_slot_answers_404(self, api_client, db, slot_id):
+    def test_unknown_slot_answers_404(self, api_client, db, slot_id, assert_error):
         assert_error(api_client.get(f"/api/slots/{slot_id}"), 404, "slot_not_found")
 
     def test_doctors(self, api_client, make_doctor):
@@ -137,19 +136,19 @@ class TestSlotDetailAndDoctors:
 
 
 class TestJsonEverywhereUnderApi:
-    def test_unknown_api_url_answers_json_404(self, api_client, db):
+    def test_unknown_api_url_answers_json_404(self, api_client, db, assert_error):
         assert_error(api_client.get("/api/nothing/here"), 404, "not_found")
 
-    def test_a_post_to_an_unknown_api_url_is_a_404_not_a_csrf_refusal(self, db):
+    def test_a_post_to_an_unknown_api_url_is_a_404_not_a_csrf_refusal(self, db, assert_error):
         from rest_framework.test import APIClient
 
         client = APIClient(enforce_csrf_checks=True)
         assert_error(client.post("/api/bookings//cancel"), 404, "not_found")
 
-    def test_wrong_method_answers_json_405(self, api_client, db):
+    def test_wrong_method_answers_json_405(self, api_client, db, assert_error):
         assert_error(api_client.delete("/api/slots"), 405, "method_not_allowed")
 
-    def test_a_crash_answers_json_500(self, api_client, db, monkeypatch):
+    def test_a_crash_answers_json_500(self, api_client, db, monkeypatch, assert_error):
         from slots import selectors
 
         def explode(**kwargs):
@@ -169,7 +168,7 @@ class TestAdminApi:
         payload = {"doctorId": doctor.pk, "startTime": start.isoformat(), "totalSeats": 20}
         return {**payload, **overrides}
 
-    def test_staff_creates_a_slot(self, staff_client, make_doctor):
+    def test_staff_creates_a_slot(self, staff_client, make_doctor, post_json):
         doctor = make_doctor()
 
         response = post_json(
@@ -184,7 +183,9 @@ class TestAdminApi:
         slot = Slot.objects.get(pk=body["id"])
         assert slot.doctor == doctor
 
-    def test_duplicate_slot_answers_409_slot_exists(self, staff_client, make_doctor):
+    def test_duplicate_slot_answers_409_slot_exists(
+        self, staff_client, make_doctor, post_json, assert_error
+    ):
         doctor = make_doctor()
         payload = self.slot_payload(doctor)
         post_json(staff_client, "/api/admin/slots", payload)
@@ -192,7 +193,7 @@ class TestAdminApi:
         assert_error(post_json(staff_client, "/api/admin/slots", payload), 409, "slot_exists")
         assert Slot.objects.count() == 1
 
-    def test_unknown_doctor_answers_404(self, staff_client, db):
+    def test_unknown_doctor_answers_404(self, staff_client, db, post_json, assert_error):
         doctor = Doctor(pk=777)
         response = post_json(staff_client, "/api/admin/slots", self.slot_payload(doctor))
         assert_error(response, 404, "doctor_not_found")
@@ -210,7 +211,9 @@ class TestAdminApi:
             ({"durationMinutes": 2000}, "durationMinutes"),
         ],
     )
-    def test_bad_slot_input_answers_400(self, staff_client, make_doctor, overrides, field):
+    def test_bad_slot_input_answers_400(
+        self, staff_client, make_doctor, overrides, field, post_json, assert_error
+    ):
         doctor = make_doctor()
 
         response = post_json(
@@ -222,7 +225,9 @@ class TestAdminApi:
         assert not Slot.objects.exists()
 
     @pytest.mark.parametrize("start", ["9999-12-31T23:59:00Z", "2045-01-01T09:00:00+00:00"])
-    def test_slot_beyond_ten_years_answers_400(self, staff_client, make_doctor, start):
+    def test_slot_beyond_ten_years_answers_400(
+        self, staff_client, make_doctor, start, post_json, assert_error
+    ):
         doctor = make_doctor()
 
         response = post_json(
@@ -233,7 +238,7 @@ class TestAdminApi:
         assert "ten years" in body["message"]
         assert not Slot.objects.exists()
 
-    def test_slot_in_the_past_answers_400(self, staff_client, make_doctor):
+    def test_slot_in_the_past_answers_400(self, staff_client, make_doctor, post_json, assert_error):
         doctor = make_doctor()
         past = (timezone.now() - timedelta(hours=1)).isoformat()
 
@@ -244,7 +249,7 @@ class TestAdminApi:
         assert_error(response, 400, "invalid")
         assert not Slot.objects.exists()
 
-    def test_staff_creates_a_doctor(self, staff_client, db):
+    def test_staff_creates_a_doctor(self, staff_client, db, post_json):
         response = post_json(
             staff_client, "/api/admin/doctors", {"name": "Dr. New", "specialty": "ENT"}
         )
@@ -255,23 +260,25 @@ class TestAdminApi:
     @pytest.mark.parametrize(
         "payload", [{}, {"name": ""}, {"name": "x" * 201}, {"name": "a\x00b"}, {"name": 5.5}]
     )
-    def test_bad_doctor_input_answers_400(self, staff_client, db, payload):
+    def test_bad_doctor_input_answers_400(self, staff_client, db, payload, post_json, assert_error):
         assert_error(post_json(staff_client, "/api/admin/doctors", payload), 400, "invalid")
         assert not Doctor.objects.exists()
 
     @pytest.mark.parametrize("url", ["/api/admin/slots", "/api/admin/doctors"])
-    def test_no_credentials_answers_401(self, api_client, db, url):
+    def test_no_credentials_answers_401(self, api_client, db, url, post_json, assert_error):
         response = post_json(api_client, url, {"name": "x"})
         assert_error(response, 401, "not_authenticated")
         assert response["WWW-Authenticate"] == "Token"
 
-    def test_a_bad_token_answers_401(self, api_client, db):
+    def test_a_bad_token_answers_401(self, api_client, db, post_json, assert_error):
         api_client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
         response = post_json(api_client, "/api/admin/doctors", {"name": "x"})
         assert_error(response, 401, "authentication_failed")
 
     @pytest.mark.parametrize("url", ["/api/admin/slots", "/api/admin/doctors"])
-    def test_non_staff_answers_403(self, api_client, django_user_model, url):
+    def test_non_staff_answers_403(
+        self, api_client, django_user_model, url, post_json, assert_error
+    ):
         from rest_framework.authtoken.models import Token
 
         patient = django_user_model.objects.create_user("patient", password="pw")
@@ -280,7 +287,7 @@ class TestAdminApi:
         assert_error(post_json(api_client, url, {"name": "x"}), 403, "permission_denied")
         assert not Doctor.objects.exists()
 
-    def test_staff_session_works_with_a_csrf_token(self, staff_user, db):
+    def test_staff_session_works_with_a_csrf_token(self, staff_user, db, post_json, assert_error):
         from rest_framework.test import APIClient
 
         client = APIClient(enforce_csrf_checks=True)
@@ -359,7 +366,7 @@ class TestSchemaCorsAndHealth:
 
 class TestDatabaseOutage:
     def test_a_database_outage_answers_503_unavailable_with_retry_after(
-        self, api_client, make_slot, monkeypatch
+        self, api_client, make_slot, monkeypatch, post_json, assert_error
     ):
         from django.db import OperationalError
 

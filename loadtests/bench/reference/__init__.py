@@ -12,14 +12,13 @@ import json
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from loadtests.bench.database import libpq_env
+from loadtests.harness import stop, wait_until_answering
 
 REFERENCE_DIR = Path(__file__).resolve().parent
 SERVER_JS = REFERENCE_DIR / "server.js"
@@ -77,28 +76,14 @@ def reference_server(*, database_url: str, port: int, log_path: Path) -> Iterato
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_ready(base_url, process, log_path)
+            wait_until_answering(
+                f"{base_url}/healthz",
+                process=process,
+                log_path=log_path,
+                seconds=30,
+                interval=0.1,
+                name="the reference server",
+            )
             yield ReferenceServer(base_url, process.pid, installed_versions())
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_ready(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log = log_path.read_text()[-3000:]
-            raise RuntimeError(f"the reference server exited with {process.returncode}:\n{log}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the reference server at {base_url} did not answer within 30 s")
+            stop(process, seconds=10)

@@ -1,0 +1,63 @@
+"""The slots a run books, made through the slot service and read back from the database, with
+Django set up in this process (:mod:`loadtests.harness.in_process`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+# Slots made for a run start this far ahead: bookable for the whole run, and listed after the
+# demo's slots of the coming days.
+SLOTS_START_IN = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """A slot as read back after a run. The booking details are None when it was read through
+    the public API (the load test's ``--host`` without ``DATABASE_URL``), which does not list
+    bookings."""
+
+    slot_id: int
+    total_seats: int
+    booked_seats: int
+    confirmed_bookings: int | None = None
+    confirmed_references: frozenset[str] | None = None
+    confirmed_users: frozenset[str] | None = None
+
+
+def create_slots(*, count: int, seats: int, label: str) -> list[int]:
+    """A fresh doctor with ``count`` future slots of ``seats`` seats, through the slot service."""
+    from django.utils import timezone
+
+    from slots import services
+
+    doctor = services.doctor_create(name=f"Load test {label}", specialty="Load testing")
+    start = (timezone.now() + SLOTS_START_IN).replace(second=0, microsecond=0)
+    return [
+        services.slot_create(
+            doctor_id=doctor.pk,
+            start_time=start + timedelta(minutes=30 * number),
+            total_seats=seats,
+        ).pk
+        for number in range(count)
+    ]
+
+
+def read_slots(slot_ids: list[int]) -> list[SlotState]:
+    from booking.models import Booking
+    from slots.models import Slot
+
+    states = []
+    for slot in Slot.objects.filter(pk__in=slot_ids).order_by("pk"):
+        confirmed = Booking.objects.filter(slot=slot, status=Booking.Status.CONFIRMED)
+        states.append(
+            SlotState(
+                slot_id=slot.pk,
+                total_seats=slot.total_seats,
+                booked_seats=slot.booked_seats,
+                confirmed_bookings=confirmed.count(),
+                confirmed_references=frozenset(confirmed.values_list("reference", flat=True)),
+                confirmed_users=frozenset(confirmed.values_list("user_id", flat=True)),
+            )
+        )
+    return states

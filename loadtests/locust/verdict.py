@@ -1,0 +1,162 @@
+"""Turn what the users saw and what the database holds into pass/fail and one summary line.
+
+Pure functions: no Locust, no Django, no network, so that the rules QA relies on are unit-tested.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from loadtests.harness.slots import SlotState
+from loadtests.locust.results import RunResults
+
+BOOKED = "book 201 CONFIRMED"
+FULL = "book 409 slot_full"
+CANCELLED = "cancel 200 CANCELLED"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    violations: list[str]
+    summary: str
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+
+def percentile_ms(values: Sequence[float], percent: float) -> int:
+    """Nearest-rank percentile, rounded to whole milliseconds (0 when nothing was measured)."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return round(ordered[rank - 1])
+
+
+def flash_crowd_verdict(
+    *,
+    users: int,
+    seats: int,
+    results: RunResults,
+    slot: SlotState,
+    invariants_hold: bool | None,
+) -> Verdict:
+    """Every seat sold exactly once, every other patient told "full", nothing else, and the
+    database agreeing. ``invariants_hold`` is None when check_bookings could not be run."""
+    expected_confirmed = min(users, seats)
+    confirmed, full = results.count(BOOKED), results.count(FULL)
+    errors = users - confirmed - full  # anything else, including patients who got no answer
+    overbooked = max(0, max(confirmed, slot.booked_seats, slot.confirmed_bookings or 0) - seats)
+
+    violations = []
+    if confirmed != expected_confirmed:
+        violations.append(f"confirmed={confirmed}, expected exactly {expected_confirmed}")
+    if full != users - expected_confirmed:
+        violations.append(f"full={full}, expected {users - expected_confirmed}")
+    if errors:
+        violations.append(f"errors={errors}: {_describe_errors(results, users - results.requests)}")
+    violations += _slot_disagreements(slot, expected_seats=seats, expected_held=expected_confirmed)
+    if slot.confirmed_users is not None and slot.confirmed_users != set(results.confirmed_users):
+        violations.append(
+            f"slot {slot.slot_id}: the patients holding seats in the database are not the "
+            "patients who were told 201"
+        )
+    if len(set(results.confirmed_users)) != len(results.confirmed_users):
+        violations.append("a patient was confirmed twice")
+    if invariants_hold is False:
+        violations.append("check_bookings failed")
+
+    latencies = results.latencies_ms.get("book", [])
+    summary = (
+        f"flash-crowd: users={users} seats={seats} confirmed={confirmed} full={full} "
+        f"errors={errors} overbooked={overbooked} "
+        f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
+    )
+    return Verdict(violations, summary)
+
+
+def churn_verdict(
+    *,
+    users: int,
+    seats: int,
+    results: RunResults,
+    slots: Sequence[SlotState],
+    invariants_hold: bool | None,
+) -> Verdict:
+    """Every answer was the one right answer, every user finished, and on every slot the seats
+    the users believe they hold are exactly the seats the database counts."""
+    errors = sum(results.unexpected.values())
+    violations = []
+    if errors:
+        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
+    if results.finished_users != users:
+        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    for slot in slots:
+        held = results.held.get(slot.slot_id, frozenset())
+        violations += _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
+        if slot.confirmed_references is not None and slot.confirmed_references != held:
+            violations.append(
+                f"slot {slot.slot_id}: the confirmed bookings in the database are not the ones "
+                "the users hold"
+            )
+    if invariants_hold is False:
+        violations.append("check_bookings failed")
+
+    held_total = sum(len(refs) for refs in results.held.values())
+    latencies = results.latencies_ms.get("book", [])
+    summary = (
+        f"churn: users={users} slots={len(slots)} seats={seats} requests={results.requests} "
+        f"booked={results.count(BOOKED)} full={results.count(FULL)} "
+        f"cancelled={results.count(CANCELLED)} "
+        f"held={held_total} db_held={sum(slot.booked_seats for slot in slots)} errors={errors} "
+        f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
+    )
+    return Verdict(violations, summary)
+
+
+def browse_verdict(*, users: int, results: RunResults) -> Verdict:
+    """Browsing only reads: every answer must be a 200."""
+    errors = sum(results.unexpected.values())
+    violations = []
+    if errors:
+        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
+    if not results.requests:
+        violations.append("no request was answered")
+    latencies = results.latencies_ms.get("browse", [])
+    rps = results.requests / results.seconds()
+    summary = (
+        f"browse: users={users} requests={results.requests} errors={errors} rps={rps:.0f} "
+        f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
+    )
+    return Verdict(violations, summary)
+
+
+def _slot_disagreements(slot: SlotState, *, expected_seats: int, expected_held: int) -> list[str]:
+    """Where the slot, as read back, disagrees with the seats it was given or with the seats
+    the users were told they hold."""
+    found = []
+    if slot.total_seats != expected_seats:
+        found.append(f"slot {slot.slot_id}: total_seats={slot.total_seats}, not {expected_seats}")
+    if slot.booked_seats != expected_held:
+        found.append(
+            f"slot {slot.slot_id}: booked_seats={slot.booked_seats} but the users hold "
+            f"{expected_held}"
+        )
+    if slot.confirmed_bookings is not None and slot.confirmed_bookings != slot.booked_seats:
+        found.append(
+            f"slot {slot.slot_id}: {slot.confirmed_bookings} confirmed bookings but "
+            f"booked_seats={slot.booked_seats}"
+        )
+    if not 0 <= slot.booked_seats <= slot.total_seats:
+        found.append(f"slot {slot.slot_id}: booked_seats={slot.booked_seats} outside 0..total")
+    return found
+
+
+def _describe_errors(results: RunResults, unanswered: int) -> str:
+    parts = [f"{count} x {answer}" for answer, count in results.unexpected.most_common()]
+    if unanswered > 0:
+        parts.append(f"{unanswered} x no answer")
+    return ", ".join(parts) or "none recorded"
