@@ -8,14 +8,14 @@ import multiprocessing
 import os
 
 bind = os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000")
-# Measured with `make bench` on 2 cores (README, "Performance"): sync workers at 2 x cores + 1
-# book as fast as 3 sync workers or gthread (2x8, 3x4, 4x4) within the noise of one run, and
-# serve the listing best; threads only pay on the framework floor (keep-alive), which no real
-# flash crowd of new visitors has. A booking holds its worker for one prepared statement, so
-# there is no long I/O wait for threads to hide.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
-threads = int(os.environ.get("GUNICORN_THREADS", 1))
+# Measured with `make bench` on 2 cores (README, "Performance"): threaded workers (cores + 1
+# processes of 4 threads) keep a client's connection open between requests (nginx upstream
+# keepalive, API clients), where sync workers close it after every answer; that TCP setup and
+# teardown cost a booking more CPU than the booking's statements. Threads also cover the two
+# database round trips of a booking, so fewer processes keep both cores busy.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # A flash crowd arrives all at once: let the kernel queue it rather than refuse connections.
 backlog = int(os.environ.get("GUNICORN_BACKLOG", 4096))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))

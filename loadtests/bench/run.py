@@ -232,7 +232,7 @@ def conclude(setup: Setup, results: list[PassResult], pgbench_runs: list[Pgbench
     """Judge, print, write the JSON; the exit code."""
     setup.calibration.append(cpu.calibration_ms())
     before, after = setup.calibration
-    redis_note = "" if setup.redis_url else "; Redis pass skipped (no Redis answering)"
+    redis_note = "" if setup.redis_url else "; Redis pass skipped (--no-redis, or no Redis)"
     setup.header.append(
         f"CPU yardstick (a fixed Python loop): {before:.0f} ms before, {after:.0f} ms after; "
         f"load average {os.getloadavg()[0]:.1f}; X-Forwarded-For spread, "

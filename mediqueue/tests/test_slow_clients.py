@@ -1,4 +1,4 @@
-"""Slow clients are contained by nginx in front of gunicorn's sync workers (issue #11, item 4).
+"""Slow clients are contained by nginx in front of gunicorn's workers (issue #11, item 4).
 
 A sync worker reads its request itself, so a client that sends its header a byte at a time, or
 declares a body it never finishes, holds that worker until gunicorn's 30 s timeout: a few such
@@ -7,7 +7,8 @@ read timeouts shortened to 3 s for the test), 50 slow-header and 20 short-body c
 only nginx connections: normal requests are answered within 200 ms (one stall under a second
 is let through on a shared machine, see ONE_STALL_BELOW_SECONDS), no connection of theirs
 reaches gunicorn, and nginx cuts them off once its read timeout passes. The control sends a
-few of the same clients straight at gunicorn with 2 workers and shows a normal request stuck.
+few of the same clients straight at gunicorn with 2 sync workers and shows a normal request
+stuck.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(
     ) as (server, proxy_url):
         gunicorn_port = urlsplit(server.base_url).port
         warm_up(proxy_url, slot.pk)
+        # nginx keeps idle connections to the app open for the next requests (keepalive).
+        pooled = established_connections_to(gunicorn_port)
 
         attack_started = time.monotonic()
         with slow_clients(
@@ -145,8 +148,9 @@ def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(
     figures = (
         f"normal requests during the attack: {latencies_ms} ms (max {max(latencies_ms)}); "
         f"nginx while attacked: {counters}; established connections to gunicorn: "
-        f"{held_by_gunicorn}; measured within {measured_until - attack_started:.2f} s of the "
-        f"attack's start; slow clients cut off: {len(cut_off)}/{len(clients)} "
+        f"{held_by_gunicorn} ({pooled} kept by nginx before); measured within "
+        f"{measured_until - attack_started:.2f} s of the attack's start; "
+        f"slow clients cut off: {len(cut_off)}/{len(clients)} "
         f"after {min(cut_off, default=0):.2f}-{max(cut_off, default=0):.2f} s "
         f"({sorted({c.how for c in clients})})"
     )
@@ -165,7 +169,10 @@ def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(
     assert len(delayed) <= 1 and max(latencies_ms) < ONE_STALL_BELOW_SECONDS * 1000, (
         f"requests were delayed: {figures}; nginx's log of them: {nginx_saw}"
     )
-    assert held_by_gunicorn == [0] * 5, f"slow clients reached gunicorn: {figures}"
+    # Only nginx's own connections, for the normal requests: none for the 70 slow clients.
+    assert max(held_by_gunicorn) <= pooled + len(answers), (
+        f"slow clients reached gunicorn: {figures}"
+    )
     assert connected_throughout == len(clients), (
         f"only {connected_throughout} slow clients were still connected after the measurement: "
         f"{figures}"
@@ -182,9 +189,13 @@ def test_slow_clients_behind_nginx_neither_delay_requests_nor_hold_a_worker(
 def test_control_without_the_proxy_a_few_slow_clients_hold_both_workers(live_gunicorn):
     """The defect nginx contains: with gunicorn's 2 sync workers facing 2 slow-header and 2
     short-body clients directly, a normal request gets no answer for as long as they last; and
-    the connection count the test above relies on does see them."""
+    the connection count the test above relies on does see them.
+
+    Sync workers, the class gunicorn's own docs put behind a buffering proxy: the threaded
+    workers the service runs hold out a little longer (gunicorn 27 hands a connection that
+    sends nothing for 5 s back to its poller), which would make the control a race."""
     with (
-        live_gunicorn(workers=2) as server,
+        live_gunicorn(workers=2, GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="1") as server,
         slow_clients(server.base_url, slow_header=2, short_body=2, seconds=30),
     ):
         time.sleep(0.5)  # each worker has picked up a slow client
