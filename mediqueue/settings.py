@@ -127,9 +127,10 @@ MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS = env.int("MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS
 MEDIQUEUE_IDEMPOTENCY_TTL_HOURS = env.int("MEDIQUEUE_IDEMPOTENCY_TTL_HOURS", default=24)
 MEDIQUEUE_IDEMPOTENCY_WAIT_MS = env.int("MEDIQUEUE_IDEMPOTENCY_WAIT_MS", default=2000)
 
-# How long one gunicorn worker may serve a GET /api/slots page from memory (see
-# slots.selectors.slot_list_json); 0 turns the cache off.
-MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=1.0)
+# How long a process may keep a GET /api/slots page at most (slots.selectors.slot_list_json):
+# every change made through the service makes it stale at once anyway; this bounds only what a
+# change made by hand in the database could leave behind. 0 turns the cache off.
+MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=5.0)
 
 # A benchmark-only URL (the "framework floor" of loadtests/bench.py); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from mediqueue import shared_version
 from slots.errors import SlotNotFoundError
 from slots.models import Doctor, Slot
 from slots.representation import SLOT_JSON
@@ -29,35 +30,42 @@ def slot_queryset() -> QuerySet[Slot]:
     return Slot.objects.select_related("doctor").order_by("start_time", "id")
 
 
-# Per-process micro-cache of first listing pages: a browsing crowd asks for the same page
-# thousands of times a second, and rendering it costs more than everything else in the request.
-# An entry lives MEDIQUEUE_LISTING_CACHE_SECONDS at most, and every seat or slot change this
-# process commits clears the lot (slot_listing_changed); a page served by another worker may lag
-# by up to that many seconds. Booking never reads this. Only first pages of at most 100 slots
-# are kept, so that paging through thousands of offsets cannot fill a worker's memory.
-_listing_cache: dict[tuple, tuple[float, str, bool]] = {}
-_LISTING_CACHE_MAX_ENTRIES = 256
+# Per-process cache of listing pages: a browsing crowd asks for the same page thousands of times
+# a second, and rendering it costs the database more than everything else in the request. An
+# entry is served only while the shared listing version (mediqueue.shared_version) is the one
+# it was rendered under: every change of slots or seats committed through the service stamps a
+# new version before its answer leaves, so a patient told "booked" never sees a page from before
+# the booking, from any worker or node. MEDIQUEUE_LISTING_CACHE_SECONDS bounds an entry's life
+# too, for changes made behind the service's back (SQL by hand). Bookings never read it.
+LISTING = "slot-listing"
+_listing_cache: dict[tuple, tuple[bytes, float, str, bool]] = {}
+# Distinct query strings a worker keeps (a page of 1,000 slots is about 250 KB).
+_LISTING_CACHE_MAX_ENTRIES = 64
 
 
 def slot_listing_changed() -> None:
+    """Call once a change of slots or seats is committed (transaction.on_commit)."""
     _listing_cache.clear()
+    shared_version.bump(LISTING)
 
 
 def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -> tuple[str, bool]:
     """Slots matching ``filters`` ordered by start time, as a JSON array, and whether more
-    follow this page; served from the per-process cache when it is fresh."""
+    follow this page; served from this process's cache while it is current."""
     ttl = settings.MEDIQUEUE_LISTING_CACHE_SECONDS
-    if ttl <= 0 or offset != 0 or limit > 100:
+    if ttl <= 0 or offset != 0:
         return _render_slot_list(filters=filters, offset=offset, limit=limit)
-    key = (filters, offset, limit)
+    key = (filters, limit)
+    version = shared_version.current(LISTING)
     now = time.monotonic()
     cached = _listing_cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1], cached[2]
+    if cached is not None and cached[0] == version and cached[1] > now:
+        return cached[2], cached[3]
     body, has_more = _render_slot_list(filters=filters, offset=offset, limit=limit)
     if len(_listing_cache) >= _LISTING_CACHE_MAX_ENTRIES:
         _listing_cache.clear()  # many distinct queries: not a crowd on one page, so no loss
-    _listing_cache[key] = (now + ttl, body, has_more)
+    # Under the version read before rendering: a change committed meanwhile moves the version on.
+    _listing_cache[key] = (version, now + ttl, body, has_more)
     return body, has_more
 
 

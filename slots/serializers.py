@@ -40,7 +40,8 @@ class SlotListQuerySerializer(serializers.Serializer):
     # "from" is a Python keyword, so that field is added in get_fields() under its wire name.
     to = serializers.DateTimeField(required=False)
     available = serializers.BooleanField(required=False, default=False)
-    limit = QueryIntegerField(required=False, default=100, max_value=1000)
+    # Every upcoming slot of a clinic by default: the original client never follows Link.
+    limit = QueryIntegerField(required=False, default=1000, max_value=1000)
     offset = QueryIntegerField(required=False, default=0, min_value=0, max_value=10**9)
 
     def get_fields(self):
