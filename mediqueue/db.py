@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from psycopg import errors as pg_errors
 
 from mediqueue.errors import BusyError
@@ -57,13 +64,16 @@ def run_as_own_transaction(
     savepoint instead, so a failed statement leaves that block usable; the lock is then held
     until that transaction commits.
     """
-    if connection.in_atomic_block:
+    # The connection of this thread, looked up once: each access through django.db.connection
+    # looks it up again, and a statement would do that a dozen times.
+    database = connections[DEFAULT_DB_ALIAS]
+    if database.in_atomic_block:
         with transaction.atomic():
-            return _execute_prepared(sql, params, row_factory, returns_rows)
-    return _execute_prepared(sql, params, row_factory, returns_rows)
+            return _execute_prepared(database, sql, params, row_factory, returns_rows)
+    return _execute_prepared(database, sql, params, row_factory, returns_rows)
 
 
-def _execute_prepared(sql: str, params: dict, row_factory, returns_rows: bool) -> list:
+def _execute_prepared(database, sql: str, params: dict, row_factory, returns_rows: bool) -> list:
     """Execute as a server-side prepared statement on this (persistent) connection.
 
     Django binds parameters client-side, so PostgreSQL would parse and plan the statement on
@@ -73,15 +83,15 @@ def _execute_prepared(sql: str, params: dict, row_factory, returns_rows: bool) -
     """
     # What connection.cursor() does first: a persistent connection that PostgreSQL dropped
     # (a restart) is replaced here instead of failing this request.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
+    database.close_if_health_check_failed()
+    database.ensure_connection()
     started = time.monotonic()
-    cursor = psycopg.Cursor(connection.connection, row_factory=row_factory)
-    with connection.wrap_database_errors, cursor:
+    cursor = psycopg.Cursor(database.connection, row_factory=row_factory)
+    with database.wrap_database_errors, cursor:
         cursor.execute(sql, params, prepare=True)
         rows = cursor.fetchall() if returns_rows else []
-    if connection.queries_logged:
-        connection.queries_log.append(
+    if database.queries_logged:
+        database.queries_log.append(
             {"sql": sql, "time": f"{time.monotonic() - started:.3f}", "prepared": True}
         )
     return rows

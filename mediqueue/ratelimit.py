@@ -54,7 +54,7 @@ class Count:
         unit = self.rate.partition("/")[2].strip().lower()
         return _PERIODS[unit[:1]]
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
         # A digest: any ident (a userId may hold spaces, emoji, anything) makes a valid key of
         # fixed length, and the store holds no patient id in clear.
