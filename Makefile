@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk
+.PHONY: loadtest chaos dev wrk lock
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -71,11 +71,21 @@ loadtest: $(INSTALLED) nginx
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+# The exact versions, hashes checked, from requirements.lock (make lock refreshes it after a
+# change of pyproject.toml); then the project itself, editable.
+$(INSTALLED): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,loadtest]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Resolve pyproject.toml's ranges anew into requirements.lock (pip-tools), hashes included.
+lock: $(INSTALLED)
+	$(PY) -m pip install --quiet "pip-tools>=7.6,<8"
+	$(VENV)/bin/pip-compile --quiet --extra dev --extra loadtest --generate-hashes \
+	  --no-emit-index-url --no-emit-find-links --strip-extras --output-file requirements.lock \
+	  pyproject.toml
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
