@@ -44,7 +44,7 @@ _IDEMPOTENCY_ERRORS = {
 def _respond(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
     header is sent."""
-    raw_key = request.headers.get("Idempotency-Key")
+    raw_key = request.META.get("HTTP_IDEMPOTENCY_KEY")  # not .headers: that parses them all
     if raw_key is None:
         answer = action()
     else:
