@@ -118,9 +118,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Booking --------------------------------------------------------------------------------
-# How long a booking waits for a slot's row lock before answering 503 busy. Under a flash
-# crowd a seat is decided in about a millisecond, so two seconds of queueing means the
-# database is overloaded and the client should back off rather than pile on.
+# How long a booking waits for a slot's row lock before answering 503 busy: a seat is decided
+# in about a millisecond, so two seconds of queueing means the database is overloaded.
 MEDIQUEUE_LOCK_TIMEOUT_MS = env.int("MEDIQUEUE_LOCK_TIMEOUT_MS", default=2000)
 MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS = env.int("MEDIQUEUE_BUSY_RETRY_AFTER_SECONDS", default=1)
 
@@ -134,17 +133,13 @@ MEDIQUEUE_IDEMPOTENCY_WAIT_MS = env.int("MEDIQUEUE_IDEMPOTENCY_WAIT_MS", default
 # change made by hand in the database could leave behind. 0 turns the cache off.
 MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=5.0)
 
-# A benchmark-only URL (the "framework floor" of loadtests/bench.py); never on in production.
+# A benchmark-only URL (the bench's "framework floor"); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
 
-# --- Shared state: rate-limit counters (mediqueue.ratelimit) -------------------------------
-# With REDIS_URL the counters live in Redis; without, in an UNLOGGED PostgreSQL table. Either
-# way every gunicorn worker (and every app node) shares them.
+# --- Shared state (mediqueue.ratelimit, mediqueue.shared_version) ---------------------------
+# With REDIS_URL the rate-limit counters and the listing's version live in Redis, shared by
+# every app node; without, in PostgreSQL and in shared memory, shared by this machine's workers.
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 # django-axes first: it refuses a login attempt from a (username, address) pair that failed
@@ -181,7 +176,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Serve straight from the apps in development so `make run` needs no collectstatic.
+# Straight from the apps under make dev; collected (collectstatic_if_changed) otherwise.
 WHITENOISE_USE_FINDERS = DEBUG
 
 # A booking request is a few dozen bytes; refuse anything large before parsing it.
