@@ -108,10 +108,11 @@ class BookApi(LeanAPIView):
             throttles.check_booking(request, patient=None)
             raise
         user_id, slot_id = fields["userId"], fields["slotId"]
-        throttles.check_booking(request, patient=user_id)
+        limits = throttles.booking_limits(request, patient=user_id)
 
         def book() -> Answer:
-            booked = services.book(slot_id=slot_id, user_id=user_id)
+            # The limits are counted with the booking, in its one round trip (or in Redis).
+            booked = services.book(slot_id=slot_id, user_id=user_id, limits=limits)
             body = booked_answer(message=messages.BOOKED, booked=booked)
             return Answer(status.HTTP_201_CREATED, body)
 

@@ -32,6 +32,7 @@ unique index's ``status = 'CONFIRMED'``, and would scan the slot's bookings inst
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,13 +41,27 @@ from psycopg.rows import class_row
 
 from booking.models import Booking
 from mediqueue.db import run_as_own_transaction
+from mediqueue.ratelimit import COUNTED_RESULTS, Count, counting_cte, maybe_purge
 from slots.models import Doctor, Slot
 from slots.representation import slot_json
 
 CONFIRMED = sql.Literal(str(Booking.Status.CONFIRMED)).as_string()
 
-TAKE_SEAT = f"""
-WITH seat AS (
+
+def take_seat_sql(counting: str = "") -> str:
+    """The booking statement; with ``counting`` (``mediqueue.ratelimit.counting_cte``), it
+    also counts the request's rate limits first, in the same round trip, and takes no seat
+    when one is exceeded."""
+    within_limits = "AND (SELECT ok FROM within_limits)" if counting else ""
+    counted_results = (
+        f"(SELECT ok FROM within_limits) AS within_limits, {COUNTED_RESULTS}"
+        if counting
+        else "NULL::bool AS within_limits, NULL::int[] AS counted_hits, "
+        "NULL::float8[] AS counted_seconds_left"
+    )
+    return f"""
+WITH {counting + "," if counting else ""}
+seat AS (
     UPDATE slots_slot s
     SET booked_seats = s.booked_seats + 1
     WHERE s.id = %(slot_id)s
@@ -56,6 +71,7 @@ WITH seat AS (
           SELECT 1 FROM booking_booking b
           WHERE b.slot_id = s.id AND b.user_id = %(user_id)s AND b.status = {CONFIRMED}
       )
+      {within_limits}
       -- Local to the transaction; set before the row lock is requested, so it caps the wait.
       AND set_config('lock_timeout', %(lock_timeout)s, true) IS NOT NULL
     RETURNING s.id, s.booked_seats
@@ -65,7 +81,8 @@ booking AS (
     SELECT %(reference)s, seat.id, %(user_id)s, {CONFIRMED}, now() FROM seat
     RETURNING id, created_at
 )
-SELECT booking.id AS booking_id,
+SELECT s.id IS NOT NULL AS slot_exists,
+       booking.id AS booking_id,
        booking.created_at AS booked_at,
        coalesce(seat.booked_seats, s.booked_seats) AS booked_seats,
        s.total_seats,
@@ -80,13 +97,25 @@ SELECT booking.id AS booking_id,
            SELECT 1 FROM booking_booking existing
            WHERE existing.slot_id = s.id AND existing.user_id = %(user_id)s
              AND existing.status = {CONFIRMED}
-       ) AS holds_a_seat
-FROM slots_slot s
-JOIN slots_doctor d ON d.id = s.doctor_id
+       ) AS holds_a_seat,
+       {counted_results}
+-- One row even for a slot that does not exist, so that the counted limits come back too.
+FROM (VALUES (true)) AS one_row (always)
+LEFT JOIN (slots_slot s JOIN slots_doctor d ON d.id = s.doctor_id) ON s.id = %(slot_id)s
 LEFT JOIN seat ON true
 LEFT JOIN booking ON true
-WHERE s.id = %(slot_id)s
 """
+
+
+TAKE_SEAT = take_seat_sql()
+
+
+@functools.cache
+def _take_seat_counting(count: int) -> str:
+    """The statement for ``count`` rate-limit counters (the CTE's text depends on the number
+    of counters only): one text each, prepared once per connection."""
+    counting, _ = counting_cte([Count("", str(n), "1/s") for n in range(count)])
+    return take_seat_sql(counting)
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,7 @@ class TakeSeat:
     """What TAKE_SEAT found: the booking it made, or, when it made none, the slot as its
     snapshot saw it (started? full? does the patient hold a seat?)."""
 
+    slot_exists: bool  # the other fields of the slot are None when it does not
     booking_id: int | None
     booked_at: datetime | None
     booked_seats: int  # after the booking when one was made
@@ -106,6 +136,11 @@ class TakeSeat:
     doctor_name: str
     specialty: str
     holds_a_seat: bool  # on the statement's snapshot
+    # When the statement counted the rate limits too: whether none was exceeded (no seat was
+    # taken otherwise), and each counter's hits and seconds left, in key order.
+    within_limits: bool | None = None
+    counted_hits: list[int] | None = None
+    counted_seconds_left: list[float] | None = None
 
     @property
     def taken(self) -> bool:
@@ -149,13 +184,27 @@ class TakeSeat:
         )
 
 
-def take_seat(*, slot_id: int, user_id: str, reference: str, lock_timeout: str) -> TakeSeat | None:
-    """Run TAKE_SEAT as a transaction of its own; None when there is no such slot."""
+def take_seat(
+    *,
+    slot_id: int,
+    user_id: str,
+    reference: str,
+    lock_timeout: str,
+    counting: list[Count] = (),
+) -> TakeSeat:
+    """Run the booking statement as a transaction of its own, counting the rate limits of
+    ``counting`` in it (on PostgreSQL)."""
     params = {
         "slot_id": slot_id,
         "user_id": user_id,
         "reference": reference,
         "lock_timeout": lock_timeout,
     }
-    rows = run_as_own_transaction(TAKE_SEAT, params, row_factory=class_row(TakeSeat))
-    return rows[0] if rows else None
+    statement = TAKE_SEAT
+    if counting:
+        maybe_purge()
+        _, counting_params = counting_cte(counting)
+        params.update(counting_params)
+        statement = _take_seat_counting(len(counting))
+    (row,) = run_as_own_transaction(statement, params, row_factory=class_row(TakeSeat))
+    return row

@@ -10,6 +10,7 @@ lock. The CHECK constraints and the partial unique index are the last line behin
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -25,8 +26,10 @@ from booking.errors import (
     SlotFullError,
 )
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
+from mediqueue import ratelimit
 from mediqueue.audit import record_event
 from mediqueue.db import busy_on_lock_timeout, is_unique_violation
+from mediqueue.ratelimit import Count
 from slots.errors import SlotBusyError, SlotNotFoundError
 from slots.locks import lock_slot, slot_lock_timeout
 from slots.models import Slot
@@ -62,14 +65,22 @@ class BookingOutcome:
     changed: bool  # False for a cancel that found the booking already cancelled
 
 
-def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> Booked:
-    """Give ``user_id`` one seat of the slot.
+def book(
+    *, slot_id: int, user_id: str, limits: Sequence[Count] = (), attempts_left: int = 1
+) -> Booked:
+    """Give ``user_id`` one seat of the slot, counting the request's rate ``limits`` first.
 
-    Refusals, in the order they are decided: the slot has started (SlotClosedError), has no
-    seat left (SlotFullError, also when this patient holds one of them: the answer of a full
-    slot must not tell who holds its seats), or the patient already holds a seat
-    (AlreadyBookedError, which never carries the booking: its reference is the key to it).
+    Refusals, in the order they are decided: a limit is exceeded (RateLimitedError), the slot
+    has started (SlotClosedError), has no seat left (SlotFullError, also when this patient
+    holds one of them: the answer of a full slot must not tell who holds its seats), or the
+    patient already holds a seat (AlreadyBookedError, which never carries the booking: its
+    reference is the key to it). With the counters in PostgreSQL the booking statement counts
+    the limits itself, in its one round trip; with Redis they are counted there first.
     """
+    limits = list(limits)
+    if limits and not ratelimit.counted_by_the_database():
+        ratelimit.enforce(limits)
+        limits = []
     reference = new_booking_reference()
     try:
         with busy_on_lock_timeout(SlotBusyError):
@@ -78,6 +89,7 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> Booked:
                 user_id=user_id,
                 reference=reference,
                 lock_timeout=slot_lock_timeout(),
+                counting=limits,
             )
     except IntegrityError as error:
         if not is_unique_violation(error):
@@ -86,7 +98,10 @@ def book(*, slot_id: int, user_id: str, attempts_left: int = 1) -> Booked:
         # their seat while this one waited for the lock. Nothing was committed.
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
         return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
-    if seat is None:
+    if limits:
+        counted = ratelimit.counted_results(limits, seat.counted_hits, seat.counted_seconds_left)
+        ratelimit.raise_if_exceeded(limits, counted)
+    if not seat.slot_exists:
         raise SlotNotFoundError()
     if not seat.taken:
         _refuse_as_the_snapshot_explains(seat)

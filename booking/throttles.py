@@ -5,7 +5,8 @@
   retry loop). Keyed by the address too, so that nobody can spend a patient's allowance from
   elsewhere and lock the real patient out.
 
-Both are counted in one round trip (``mediqueue.ratelimit``). Rates are read from settings on
+Both are counted in one round trip (``mediqueue.ratelimit``); for a booking on PostgreSQL, in
+the booking statement's own round trip. Rates are read from settings on
 each request, so an environment or a test can change them.
 """
 
@@ -19,6 +20,12 @@ from mediqueue.ratelimit import Count, client_address, enforce
 def check_booking(request, *, patient: str | None) -> None:
     """Count a booking request; ``patient`` is None when its userId was not valid (the request
     then still counts against its client's limit)."""
+    enforce(booking_limits(request, patient=patient))
+
+
+def booking_limits(request, *, patient: str | None) -> list[Count]:
+    """The limits a booking request counts against: to count on their own (``check_booking``)
+    or inside the booking statement (``booking.services.book(limits=…)``)."""
     address = client_address(request)
     counts = _per_client(address)
     if patient is not None and settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT:
@@ -29,7 +36,7 @@ def check_booking(request, *, patient: str | None) -> None:
                 settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT,
             )
         )
-    enforce(counts)
+    return counts
 
 
 def check_cancel(request) -> None:

@@ -65,15 +65,63 @@ class Count:
 def enforce(counts: list[Count]) -> None:
     """Count a hit on every limit in ``counts`` (one round trip); raise RateLimitedError when
     any of them is exceeded, with the seconds until the last exceeded window ends."""
-    if not counts:
-        return
+    if counts:
+        raise_if_exceeded(counts, hit(counts))
+
+
+def raise_if_exceeded(counts: list[Count], counted: list[tuple[int, float]]) -> None:
+    """RateLimitedError if a count's hits (``counted``, in the order of ``counts``) went over."""
     waits = [
         seconds_left
-        for count, (hits, seconds_left) in zip(counts, hit(counts), strict=True)
+        for count, (hits, seconds_left) in zip(counts, counted, strict=True)
         if hits > count.allowed_hits
     ]
     if waits:
         raise RateLimitedError(math.ceil(max(waits)))
+
+
+def counted_by_the_database() -> bool:
+    """Whether the counters live in PostgreSQL, so that a statement can count them itself in
+    its own round trip (``counting_cte``); with Redis they are counted on their own first."""
+    return not settings.REDIS_URL
+
+
+def counting_cte(counts: list[Count]) -> tuple[str, dict]:
+    """For counting ``counts`` inside another statement, in its round trip: two WITH queries
+    to put first in that statement (``counted``: key, hits, seconds_left; ``within_limits``:
+    one row, ``ok``), and their parameters (all named ``rl_*``). Read the result back with
+    ``counted_results(counts, hits, seconds_left)``, the arrays of ``COUNTED_RESULTS``."""
+    ordered, params = _ordered_params(counts, prefix="rl_")
+    limits = ", ".join(
+        f"(%(rl_key{n})s::text, %(rl_allowed{n})s::int)" for n in range(len(ordered))
+    )
+    for n, count in enumerate(ordered):
+        params[f"rl_allowed{n}"] = count.allowed_hits
+    cte = f"""counted AS ({_counting_insert(len(ordered), prefix="rl_")}),
+within_limits AS (
+    SELECT coalesce(bool_and(counted.hits <= limits.allowed_hits), true) AS ok
+    FROM counted JOIN (VALUES {limits}) AS limits (key, allowed_hits) USING (key)
+)"""
+    return cte, params
+
+
+# The select-list items a statement with ``counting_cte`` returns for ``counted_results``.
+COUNTED_RESULTS = (
+    "ARRAY(SELECT hits FROM counted ORDER BY key) AS counted_hits, "
+    "ARRAY(SELECT seconds_left FROM counted ORDER BY key) AS counted_seconds_left"
+)
+
+
+def counted_results(
+    counts: list[Count], hits: list[int], seconds_left: list[float]
+) -> list[tuple[int, float]]:
+    """(hits, seconds left) per count of ``counts``, from COUNTED_RESULTS' arrays (key order)."""
+    by_key = dict(
+        zip(
+            sorted(count.key for count in counts), zip(hits, seconds_left, strict=True), strict=True
+        )
+    )
+    return [by_key[count.key] for count in counts]
 
 
 def hit(counts: list[Count]) -> list[tuple[int, float]]:
@@ -83,10 +131,12 @@ def hit(counts: list[Count]) -> list[tuple[int, float]]:
     return _hit_postgresql(counts)
 
 
-def _hit_sql(count: int) -> str:
-    """The counting statement for ``count`` counters, one row of VALUES each."""
+def _counting_insert(count: int, *, prefix: str = "") -> str:
+    """Count one hit on ``count`` counters (parameters ``{prefix}key{n}``, ``{prefix}period{n}``),
+    returning each counter's key, hits and seconds left in its window."""
     values = ", ".join(
-        f"(%(key{n})s, now() + %(period{n})s * interval '1 second', 1)" for n in range(count)
+        f"(%({prefix}key{n})s, now() + %({prefix}period{n})s * interval '1 second', 1)"
+        for n in range(count)
     )
     return f"""
 INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
@@ -95,28 +145,39 @@ ON CONFLICT (key) DO UPDATE SET
     hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
     window_ends_at = CASE WHEN c.window_ends_at <= now() THEN excluded.window_ends_at
                           ELSE c.window_ends_at END
-RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8
+RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8 AS seconds_left
 """
 
 
 # A request has one or two counters (per client; per client and patient). One statement text
 # per number, prepared once per connection like the booking statement.
-_HIT_SQL = {count: _hit_sql(count) for count in (1, 2)}
+_HIT_SQL = {count: _counting_insert(count) for count in (1, 2)}
 
 _PURGE_SQL = "DELETE FROM mediqueue_ratelimit WHERE window_ends_at <= now()"
 
 
-def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
-    # Rows are locked in the order of the VALUES: in key order, so that two requests sharing
-    # counters never deadlock.
+def maybe_purge() -> None:
+    """Now and then (PURGE_EVERY), delete the expired counters of every client: call once per
+    counting on PostgreSQL."""
+    if random.random() < 1 / PURGE_EVERY:
+        run_as_own_transaction(_PURGE_SQL, {}, returns_rows=False)
+
+
+def _ordered_params(counts: list[Count], *, prefix: str = "") -> tuple[list[Count], dict]:
+    """The counts in key order, and their parameters. Rows are locked in the order of the
+    VALUES, so in key order: two requests sharing counters never deadlock."""
     ordered = sorted(counts, key=lambda count: count.key)
     params = {}
     for n, count in enumerate(ordered):
-        params[f"key{n}"] = count.key
-        params[f"period{n}"] = count.period_seconds
-    if random.random() < 1 / PURGE_EVERY:
-        run_as_own_transaction(_PURGE_SQL, {}, returns_rows=False)
-    sql = _HIT_SQL.get(len(ordered)) or _hit_sql(len(ordered))
+        params[f"{prefix}key{n}"] = count.key
+        params[f"{prefix}period{n}"] = count.period_seconds
+    return ordered, params
+
+
+def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
+    maybe_purge()
+    ordered, params = _ordered_params(counts)
+    sql = _HIT_SQL.get(len(ordered)) or _counting_insert(len(ordered))
     by_key = {key: (hits, left) for key, hits, left in run_as_own_transaction(sql, params)}
     return [by_key[count.key] for count in counts]
 

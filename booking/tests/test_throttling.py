@@ -167,10 +167,11 @@ class TestLimits:
         assert api_client.get(f"/api/slots/{slot.pk}", REMOTE_ADDR="10.0.0.1").status_code == 200
 
     @pytest.mark.django_db(transaction=True)  # autocommit, as in production: no savepoints
-    def test_every_limit_of_a_booking_costs_one_statement(
+    def test_a_booking_and_every_limit_cost_one_statement(
         self, api_client, make_slot, settings, book
     ):
         # Finding 7: the cache-based limits cost 12 queries (2 write transactions, 2 COUNTs).
+        # Now the booking statement counts both limits itself, in its one round trip.
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "600/min"
         settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "30/min"
         slot = make_slot(seats=5)
@@ -180,9 +181,40 @@ class TestLimits:
 
         assert response.status_code == 201
         statements = [q["sql"] for q in queries]
-        assert len(statements) == 2, statements  # both limits, then the booking itself
-        assert "mediqueue_ratelimit" in statements[0]
-        assert "UPDATE slots_slot" in statements[1]
+        assert len(statements) == 1, statements
+        assert "INSERT INTO mediqueue_ratelimit" in statements[0]
+        assert "UPDATE slots_slot" in statements[0]
+        assert [hits for hits, _ in ratelimit.hit(_booking_counts("10.0.0.1", "counted"))] == [
+            2,
+            2,
+        ]  # both counters counted once by the booking, once just now
+
+    def test_over_the_limit_the_booking_statement_takes_no_seat(
+        self, api_client, make_slot, settings, book, assert_error
+    ):
+        settings.MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = "1/min"
+        first, second = make_slot(seats=5), make_slot(seats=5)
+
+        booked = book(api_client, first, "eager")
+        limited = book(api_client, second, "eager")
+
+        assert booked.status_code == 201
+        assert_error(limited, 429, "throttled")
+        second.refresh_from_db()
+        assert second.booked_seats == 0
+        assert not Booking.objects.filter(slot=second).exists()
+
+    def test_a_request_for_a_slot_that_does_not_exist_is_counted_too(
+        self, api_client, db, settings, post_json
+    ):
+        settings.MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = "2/min"
+
+        answers = [
+            post_json(api_client, "/api/book", {"userId": f"p{n}", "slotId": 10**9})
+            for n in range(3)
+        ]
+
+        assert [a.status_code for a in answers] == [404, 404, 429]
 
     def test_any_patient_id_makes_a_valid_counter_key(self, api_client, make_slot, settings, book):
         # Finding 15: a userId with a space made a key memcached would refuse (CacheKeyWarning).
@@ -227,6 +259,13 @@ class TestPagesAreLimitedLikeTheApi:
 
         assert [a.status_code for a in answers] == [302, 429]
         assert Booking.objects.get(reference=second).status == "CONFIRMED"
+
+
+def _booking_counts(address: str, patient: str) -> list[ratelimit.Count]:
+    return [
+        ratelimit.Count("per_client", address, "600/min"),
+        ratelimit.Count("per_patient", f"{address}\x00{patient}", "30/min"),
+    ]
 
 
 def _limit_holds_across_workers(live_gunicorn, slot_id: int, **env) -> Counter:
