@@ -111,7 +111,7 @@ TAKE_SEAT = take_seat_sql()
 
 
 @functools.cache
-def _take_seat_counting(count: int) -> str:
+def take_seat_counting_sql(count: int) -> str:
     """The statement for ``count`` rate-limit counters (the CTE's text depends on the number
     of counters only): one text each, prepared once per connection."""
     counting, _ = counting_cte([Count("", str(n), "1/s") for n in range(count)])
@@ -205,6 +205,6 @@ def take_seat(
         maybe_purge()
         _, counting_params = counting_cte(counting)
         params.update(counting_params)
-        statement = _take_seat_counting(len(counting))
+        statement = take_seat_counting_sql(len(counting))
     (row,) = run_as_own_transaction(statement, params, row_factory=class_row(TakeSeat))
     return row

@@ -19,10 +19,23 @@ from pathlib import Path
 from loadtests.bench import cpu
 
 
+# The two rate-limit counters the API's booking statement counts (per client, per client and
+# patient), each a client never seen before, as the bench's wrk scripts send them.
+_COUNTERS = {
+    "%(rl_key0)s": "('rl:per_client:' || :patient)",
+    "%(rl_period0)s": "60",
+    "%(rl_allowed0)s": "600",
+    "%(rl_key1)s": "('rl:per_patient:' || :patient)",
+    "%(rl_period1)s": "60",
+    "%(rl_allowed1)s": "30",
+}
+
+
 def as_pgbench(statement: str) -> str:
-    """The statement in pgbench's script syntax, with a fresh patient and reference each time."""
+    """The statement in pgbench's script syntax, with a fresh patient, reference and rate-limit
+    counters each time."""
     lines = [line for line in statement.strip().splitlines() if not line.strip().startswith("--")]
-    return (
+    script = (
         " ".join(line.strip() for line in lines)
         .replace("%(slot_id)s", ":slot")
         .replace("%(lock_timeout)s", "'2000ms'")
@@ -30,24 +43,27 @@ def as_pgbench(statement: str) -> str:
         # A constant per transaction, as in the service (a volatile function here would turn
         # the index probe of the NOT EXISTS into a scan of the slot's bookings).
         .replace("%(user_id)s", "('pgbench-' || :patient)")
-        + ";"
     )
+    for parameter, value in _COUNTERS.items():
+        script = script.replace(parameter, value)
+    return script + ";"
 
 
 def take_seat_statement() -> str:
-    """booking.queries.TAKE_SEAT, read from the product itself (its models define the statuses
-    written into it, so Django is set up first: importing the settings starts nothing)."""
+    """The statement of every API booking, read from the product itself: TAKE_SEAT counting the
+    two rate limits (booking.queries; its models define the statuses written into it, so Django
+    is set up first: importing the settings starts nothing)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediqueue.settings")
     django.setup()
-    from booking.queries import TAKE_SEAT
+    from booking.queries import take_seat_counting_sql
 
-    return TAKE_SEAT
+    return take_seat_counting_sql(2)
 
 
 def pgbench_script(slot_id: int) -> str:
-    # The service runs TAKE_SEAT as a transaction of its own (autocommit), and so does pgbench.
+    # The service runs its statement as a transaction of its own (autocommit); so does pgbench.
     return (
         f"\\set slot {int(slot_id)}\n\\set patient random(1, 9000000000000000000)\n"
         f"{as_pgbench(take_seat_statement())}\n"
