@@ -7,6 +7,9 @@ import psycopg
 import pytest
 from django.db import connection
 
+from booking import services
+from slots.models import Slot
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -37,3 +40,33 @@ def test_a_connection_the_server_ended_is_not_usable_and_is_replaced():
     connection.health_check_done = False
     connection.close_if_health_check_failed()
     assert backend_pid() != pid  # the next query ran on a new connection
+
+
+def prepared_statements() -> list[tuple[str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
+def test_the_booking_statement_is_prepared_once_and_then_only_executed(make_slot):
+    # Django turns psycopg's prepared statements off, and psycopg then ignores even an explicit
+    # prepare=True: the statement would be parsed and planned on every request.
+    slot = make_slot(seats=50)
+    for n in range(12):
+        services.book(slot_id=slot.pk, user_id=f"patient-{n}")
+
+    generic_plans, custom_plans = next(
+        (generic, custom)
+        for statement, generic, custom in prepared_statements()
+        if "UPDATE slots_slot" in statement
+    )
+    assert generic_plans + custom_plans == 12  # one statement, executed twelve times
+    assert generic_plans > 0  # and planned once for good, not once a request
+
+
+def test_djangos_own_queries_are_never_prepared(make_slot):
+    slot = make_slot()
+    for _ in range(10):
+        Slot.objects.filter(pk=slot.pk).update(booked_seats=0)
+
+    assert [row for row in prepared_statements() if "UPDATE" in row[0]] == []
