@@ -22,7 +22,8 @@ dev: $(INSTALLED)
 	$(PY) manage.py migrate --verbosity 0
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-test: $(INSTALLED) nginx
+# nginx for the proxy tests, wrk for the bench's own tests (loadtests/bench/tests/test_wrk.py).
+test: $(INSTALLED) nginx wrk
 	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
