@@ -89,6 +89,30 @@ def staff_client(staff_user) -> APIClient:
 
 
 @pytest.fixture
+def admin_browser(client, admin_user):
+    """A browser logged in to the admin as a superuser."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def book_seat(db):
+    """``book_seat(slot_id=, user_id=)``: a seat taken through the booking service, for the
+    tests of the layers below booking, which set the scene with bookings but never import it."""
+    from booking import services
+
+    return services.book
+
+
+@pytest.fixture
+def cancel_booking(db):
+    """``cancel_booking(reference=)``: the booking service's cancel (see ``book_seat``)."""
+    from booking import services
+
+    return services.cancel
+
+
+@pytest.fixture
 def slot_lock_held_elsewhere(transactional_db):
     """A context manager holding a slot's row lock from another thread and connection, the way
     a slow transaction of another request would, until the block ends."""

@@ -282,3 +282,23 @@ class TestBookingLookupAndCancel:
         assert_error(response, 409, "slot_closed")
         booking.refresh_from_db()
         assert booking.status == "CONFIRMED"
+
+
+class TestDatabaseOutage:
+    def test_a_database_outage_answers_503_unavailable_with_retry_after(
+        self, api_client, make_slot, monkeypatch, post_json, assert_error
+    ):
+        from django.db import OperationalError
+
+        from booking import queries
+
+        def database_down(**kwargs):
+            raise OperationalError("connection to server was lost")
+
+        slot = make_slot()
+        monkeypatch.setattr(queries, "take_seat", database_down)
+
+        response = post_json(api_client, "/api/book", {"userId": "u", "slotId": slot.pk})
+
+        assert_error(response, 503, "unavailable")
+        assert response["Retry-After"] == "1"

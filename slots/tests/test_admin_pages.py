@@ -1,7 +1,6 @@
-"""The clinic's admin pages: generate slots, the overview, bookings as CSV, the admin log."""
+"""The clinic's admin pages: generate slots, the overview, the admin log (the bookings CSV is
+booking's: booking/tests/test_admin.py)."""
 
-import csv
-import io
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -11,8 +10,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from booking import services as booking_services
-from booking.exports import COLUMNS
 from slots.models import Slot
 
 pytestmark = pytest.mark.django_db
@@ -20,12 +17,6 @@ pytestmark = pytest.mark.django_db
 GENERATE_URL = "admin:slots_slot_generate"
 OVERVIEW_URL = "admin:slots_slot_overview"
 MONDAY = date(2031, 3, 3)
-
-
-@pytest.fixture
-def admin_browser(client, admin_user):
-    client.force_login(admin_user)
-    return client
 
 
 def schedule_form(doctor, **overrides) -> dict:
@@ -40,11 +31,6 @@ def schedule_form(doctor, **overrides) -> dict:
         "seats_per_slot": "5",
         **overrides,
     }
-
-
-def csv_rows(response) -> list[list[str]]:
-    text = b"".join(response.streaming_content if response.streaming else [response.content])
-    return list(csv.reader(io.StringIO(text.decode("utf-8-sig"))))
 
 
 # --- Generate slots -----------------------------------------------------------------------
@@ -143,12 +129,12 @@ def test_the_slot_list_and_the_admin_index_link_to_the_clinic_pages(admin_browse
 
 
 def test_overview_shows_fill_bars_highlights_full_slots_and_totals_per_day(
-    admin_browser, make_doctor
+    admin_browser, make_doctor, book_seat
 ):
     doctor = make_doctor(name="Dr. Popular", specialty="Cardiology")
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time(23, 0)))
     full = Slot.objects.create(doctor=doctor, start_time=start + timedelta(days=1), total_seats=1)
-    booking_services.book(slot_id=full.pk, user_id="first")
+    book_seat(slot_id=full.pk, user_id="first")
     Slot.objects.create(
         doctor=doctor, start_time=start + timedelta(days=1, minutes=30), total_seats=4
     )
@@ -176,91 +162,3 @@ def test_overview_window_can_be_chosen(admin_browser, make_doctor):
     assert html.count('class="overview-day') == 3
     assert "Tuesday 4 March 2031" in html
     assert 'class="overview-slot"' in html
-
-
-# --- CSV exports --------------------------------------------------------------------------
-
-
-def test_a_slots_bookings_as_csv(admin_browser, make_slot):
-    slot = make_slot(seats=3)
-    kept = booking_services.book(slot_id=slot.pk, user_id="patient-a").booking
-    dropped = booking_services.book(slot_id=slot.pk, user_id="patient-b").booking
-    booking_services.cancel(reference=dropped.reference)
-    make_slot(seats=3)  # another slot, whose bookings stay out
-
-    response = admin_browser.get(reverse("admin:slots_slot_bookings_csv", args=[slot.pk]))
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith(
-        f'attachment; filename="bookings-slot-{slot.pk}-'
-    )
-    header, *rows = csv_rows(response)
-    assert header == COLUMNS
-    assert [(row[0], row[1], row[2], row[5]) for row in rows] == [
-        (kept.reference, "CONFIRMED", "patient-a", str(slot.pk)),
-        (dropped.reference, "CANCELLED", "patient-b", str(slot.pk)),
-    ]
-    assert rows[0][3] == slot.doctor.name
-    assert rows[0][6] == timezone.localtime(slot.start_time).isoformat()
-
-
-def test_a_days_bookings_as_csv_holds_that_day_only(admin_browser, make_doctor):
-    doctor = make_doctor()
-    day = MONDAY
-    first = Slot.objects.create(
-        doctor=doctor, start_time=timezone.make_aware(datetime(2031, 3, 3, 9)), total_seats=2
-    )
-    second = Slot.objects.create(
-        doctor=doctor, start_time=timezone.make_aware(datetime(2031, 3, 3, 17)), total_seats=2
-    )
-    next_day = Slot.objects.create(
-        doctor=doctor, start_time=timezone.make_aware(datetime(2031, 3, 4, 9)), total_seats=2
-    )
-    for slot in (second, first, next_day):
-        booking_services.book(slot_id=slot.pk, user_id=f"patient-{slot.pk}")
-
-    response = admin_browser.get(reverse("admin:slots_slot_day_bookings_csv", args=[str(day)]))
-
-    assert response["Content-Disposition"] == 'attachment; filename="bookings-2031-03-03.csv"'
-    _, *rows = csv_rows(response)
-    assert [row[5] for row in rows] == [str(first.pk), str(second.pk)]
-
-
-def test_a_patient_id_that_looks_like_a_formula_is_exported_inert(admin_browser, make_slot):
-    slot = make_slot(seats=2)
-    booking_services.book(slot_id=slot.pk, user_id='=HYPERLINK("http://evil.example","x")')
-
-    response = admin_browser.get(reverse("admin:slots_slot_bookings_csv", args=[slot.pk]))
-
-    _, row = csv_rows(response)
-    assert row[2] == '\'=HYPERLINK("http://evil.example","x")'
-
-
-def test_csv_of_an_unknown_slot_or_a_bad_day_is_404(admin_browser):
-    assert (
-        admin_browser.get(reverse("admin:slots_slot_bookings_csv", args=[999999])).status_code
-        == 404
-    )
-    bad_day = reverse("admin:slots_slot_day_bookings_csv", args=["2031-02-30"])
-    assert admin_browser.get(bad_day).status_code == 404
-
-
-def test_csv_export_needs_the_right_to_see_bookings(client, django_user_model, make_slot):
-    slot = make_slot()
-    clerk = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
-    clerk.user_permissions.add(Permission.objects.get(codename="view_slot"))
-    client.force_login(clerk)
-    url = reverse("admin:slots_slot_bookings_csv", args=[slot.pk])
-
-    assert client.get(url).status_code == 403
-    clerk.user_permissions.add(Permission.objects.get(codename="view_booking"))
-    assert client.get(url).status_code == 200
-
-
-def test_slot_change_page_links_to_its_csv(admin_browser, make_slot):
-    slot = make_slot()
-
-    html = admin_browser.get(reverse("admin:slots_slot_change", args=[slot.pk])).content.decode()
-
-    assert reverse("admin:slots_slot_bookings_csv", args=[slot.pk]) in html

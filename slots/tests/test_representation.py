@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from booking import services
 from slots.models import Slot
 from slots.representation import utc_iso
 from slots.serializers import SlotOutputSerializer
@@ -13,12 +12,14 @@ from slots.serializers import SlotOutputSerializer
 pytestmark = pytest.mark.django_db
 
 
-def test_listing_and_detail_render_each_slot_identically(api_client, make_slot, make_doctor):
+def test_listing_and_detail_render_each_slot_identically(
+    api_client, make_slot, make_doctor, book_seat
+):
     doctor = make_doctor('Dr. Ünïcode "Quotes" O\'Neil', "Neuro\\logy")
     whole = make_slot(doctor=doctor, seats=3, duration_minutes=45)
     odd = make_slot(seats=2, starts_in=timedelta(days=2))
     Slot.objects.filter(pk=odd.pk).update(start_time=odd.start_time + timedelta(microseconds=7))
-    services.book(slot_id=whole.pk, user_id="p")
+    book_seat(slot_id=whole.pk, user_id="p")
 
     listing = api_client.get("/api/slots").json()
     details = [api_client.get(f"/api/slots/{slot['id']}").json() for slot in listing]
@@ -58,14 +59,16 @@ class TestListingCache:
         yield
         slot_listing_changed()
 
-    def test_a_booking_or_cancel_in_this_process_is_visible_at_once(self, api_client, make_slot):
+    def test_a_booking_or_cancel_in_this_process_is_visible_at_once(
+        self, api_client, make_slot, book_seat, cancel_booking
+    ):
         slot = make_slot(seats=3)
         assert api_client.get("/api/slots").json()[0]["booked_seats"] == 0
 
-        booking = services.book(slot_id=slot.pk, user_id="p").booking
+        booking = book_seat(slot_id=slot.pk, user_id="p").booking
         assert api_client.get("/api/slots").json()[0]["booked_seats"] == 1
 
-        services.cancel(reference=booking.reference)
+        cancel_booking(reference=booking.reference)
         assert api_client.get("/api/slots").json()[0]["booked_seats"] == 0
 
     def test_other_writers_show_up_once_the_entry_expires(self, api_client, make_slot, settings):

@@ -6,7 +6,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from booking import services as booking_services
 from slots.models import Slot
 from slots.selectors import slot_overview, slots_by_day_and_doctor, start_of_day
 
@@ -50,15 +49,15 @@ def test_the_day_of_a_slot_is_its_day_in_the_clinics_time_zone(make_doctor):
     assert str(day.day) == "2031-06-09"
 
 
-def test_overview_lists_every_day_of_the_window_with_totals(make_doctor):
+def test_overview_lists_every_day_of_the_window_with_totals(make_doctor, book_seat):
     doctor = make_doctor(name="Dr. Busy")
     other = make_doctor(name="Dr. Calm")
     full = slot_at(doctor, at(1, 9), seats=2)
     half = slot_at(doctor, at(1, 10), seats=4)
     calm = slot_at(other, at(1, 9), seats=3)
     for patient in ("a", "b"):
-        booking_services.book(slot_id=full.pk, user_id=patient)
-        booking_services.book(slot_id=half.pk, user_id=patient)
+        book_seat(slot_id=full.pk, user_id=patient)
+        book_seat(slot_id=half.pk, user_id=patient)
 
     days = slot_overview(first_day=timezone.localdate(), days=3)
 
