@@ -98,15 +98,17 @@ def test_with_redis_the_version_is_shared_through_redis(make_slot, live_gunicorn
 
 def test_control_the_listing_is_really_cached_in_every_worker(make_slot, live_gunicorn):
     """Without it the test above could pass against no cache at all: a change made behind the
-    service's back (SQL by hand, which stamps no new version) stays unseen in every worker."""
+    service's back (SQL by hand, which stamps no new version) stays unseen by the workers that
+    cached the page. Not necessarily by all three: a threaded worker may accept connection after
+    connection while the others sleep, so some worker may see the page first after the change."""
     from slots.models import Slot
 
     slot = make_slot(seats=100)
     with live_gunicorn(workers=3, MEDIQUEUE_LISTING_CACHE_SECONDS="60") as server:
-        for _ in range(30):  # every worker caches it ((2/3)^30 that one does not)
+        for _ in range(30):
             booked_seats_listed(server.base_url, slot.pk)
         Slot.objects.filter(pk=slot.pk).update(booked_seats=7)
 
-        listed = {booked_seats_listed(server.base_url, slot.pk) for _ in range(12)}
+        listed = [booked_seats_listed(server.base_url, slot.pk) for _ in range(12)]
 
-    assert listed == {0}
+    assert 0 in listed, listed  # answered from a cache, stale
