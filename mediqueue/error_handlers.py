@@ -22,6 +22,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from mediqueue import metrics
 from mediqueue.errors import NON_FIELD_ERRORS, ErrorCode, InvalidRequestError, MediQueueError
 from mediqueue.parsers import PayloadTooLarge
 
@@ -54,11 +55,16 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
 def error_response(exc: Exception) -> JsonResponse | None:
     """The envelope for an error raised by a lean API view (``mediqueue.api.LeanAPIView``), or
     None when it is not one a client can cause (a bug: let it become a 500)."""
+    # Each answer keeps its code (error_code) for the metrics: cheaper than reading it back.
     if isinstance(exc, MediQueueError):
         body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
-        return JsonResponse(body, status=exc.http_status, headers=exc.headers())
+        response = JsonResponse(body, status=exc.http_status, headers=exc.headers())
+        response.error_code = str(exc.code)
+        return response
     if isinstance(exc, DatabaseUnavailable):
-        return JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+        response = JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+        response.error_code = str(ErrorCode.UNAVAILABLE)
+        return response
     return None
 
 
@@ -66,6 +72,7 @@ def _unavailable(exc: Exception) -> dict:
     # The database is down or restarting (lock timeouts were mapped to "busy" already).
     # Retrying is safe: a repeated booking is refused, never given a second seat.
     logger.warning("database unavailable: %s", exc)
+    metrics.DATABASE_ERRORS.labels(type(exc).__name__).inc()
     return error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry.")
 
 

@@ -6,17 +6,40 @@ by the app and by PostgreSQL alike. A connection PostgreSQL has ended (a restart
 terminated backend) announces it: the server's goodbye, or the end of the stream, is waiting on
 the idle socket. So the check asks the socket instead (one poll, no round trip): readable while
 idle means the connection is gone, and Django opens a new one before the request's first query.
+
+Opening that new connection may fail for a moment when the database is behind HAProxy and
+Patroni is promoting a new leader: HAProxy then has no server for the leader port and hangs up
+on the handshake. A connection that could not be opened never carried a statement, so trying
+again is always safe; ``MEDIQUEUE_DB_CONNECT_RETRY_SECONDS`` (0 by default: one database, nothing
+to wait for) lets a request wait that long for a leader before it answers 503 ``unavailable``.
+A statement whose connection dropped is never re-sent: it may have committed.
 """
 
 from __future__ import annotations
 
 import select
+import time
 
+import psycopg
+from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+# Between two attempts at a connection: a leader election takes seconds, a handshake a millisecond.
+CONNECT_RETRY_PAUSE_SECONDS = 0.25
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        deadline = time.monotonic() + settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS
+        while True:
+            try:
+                return super().get_new_connection(conn_params)
+            except psycopg.OperationalError:
+                if time.monotonic() + CONNECT_RETRY_PAUSE_SECONDS > deadline:
+                    raise
+                time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
