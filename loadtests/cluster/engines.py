@@ -91,10 +91,8 @@ def haproxy(root: Path, ports: Ports, logs: Path) -> Iterator[None]:
     env = {**os.environ, **haproxy_env(ports)}
     subprocess.run([binary("haproxy"), "-c", "-q", "-f", str(HAPROXY_CONFIG)], env=env, check=True)
     command = [binary("haproxy"), "-db", "-f", str(HAPROXY_CONFIG)]
-    # SIGUSR1 is HAProxy's graceful stop: connections in flight finish.
-    with background(
-        "haproxy", command, log_path=logs / "haproxy.log", env=env, stop_signal=signal.SIGUSR1
-    ):
+    # Stopped after the app nodes: no connection is left to finish, so no graceful stop.
+    with background("haproxy", command, log_path=logs / "haproxy.log", env=env):
         yield
 
 

@@ -37,3 +37,35 @@ def test_a_connection_the_server_ended_is_not_usable_and_is_replaced():
     connection.health_check_done = False
     connection.close_if_health_check_failed()
     assert backend_pid() != pid  # the next query ran on a new connection
+
+
+def unreachable_database():
+    """A connection of the same backend to a loopback port nothing listens on."""
+    from django.db import connections
+
+    from loadtests.harness import free_port
+
+    settings_dict = {
+        **connections["default"].settings_dict,
+        "HOST": "127.0.0.1",
+        "PORT": free_port(),
+    }
+    return connections["default"].__class__(settings_dict, alias="unreachable")
+
+
+@pytest.mark.parametrize(("retry_seconds", "at_least", "at_most"), [(0, 0, 0.2), (0.8, 0.5, 2.5)])
+def test_a_connection_that_cannot_be_opened_is_retried_only_as_long_as_configured(
+    settings, retry_seconds, at_least, at_most
+):
+    """Opening a connection sends no statement, so retrying it is always safe: behind HAProxy
+    it bridges a leader election. 0, the default, fails at once."""
+    from django.db import OperationalError
+
+    settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS = retry_seconds
+    database = unreachable_database()
+    started = time.monotonic()
+
+    with pytest.raises(OperationalError):
+        database.ensure_connection()
+
+    assert at_least <= time.monotonic() - started <= at_most
