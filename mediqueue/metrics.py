@@ -38,6 +38,15 @@ DATABASE_ERRORS = Counter(
     "Requests answered 503 unavailable: the database was unreachable or dropped the connection.",
     ["error"],
 )
+# Every series a dashboard or an alert looks for exists from the start, at 0: Prometheus's
+# increase() sees nothing of a series that appears for the first time already counting.
+for _outcome in ("confirmed", "slot_full", "slot_closed", "already_booked", "busy", "unavailable"):
+    BOOKINGS.labels(_outcome)
+for _result in ("refused_after_wait", "timeout"):
+    LOCK_WAITS.labels(_result)
+for _error in ("OperationalError", "InterfaceError"):
+    DATABASE_ERRORS.labels(_error)
+
 # From a cached listing (~0.3 ms) to a request that waited out a failover (seconds).
 REQUEST_SECONDS = Histogram(
     "mediqueue_request_duration_seconds",

@@ -25,9 +25,11 @@ HAPROXY_CONFIG = DEPLOY_DIR / "haproxy" / "haproxy.cfg"
 PROMETHEUS_CONFIG = DEPLOY_DIR / "prometheus" / "prometheus.yml"
 HOST = "127.0.0.1"
 
-# Local timings: a leader that stops answering is replaced within ttl; Patroni requires
-# loop_wait + 2 x retry_timeout <= ttl.
-LOCAL_TIMINGS = {"ttl": 10, "loop_wait": 2, "retry_timeout": 3}
+# Local timings: a leader that stops answering is replaced within ttl (20 s is the shortest
+# Patroni accepts: it raises a smaller one to 20); Patroni requires loop_wait + 2 x
+# retry_timeout <= ttl. A short loop_wait lets a replica notice the expired key, and a crashed
+# leader be replaced, within two seconds.
+LOCAL_TIMINGS = {"ttl": 20, "loop_wait": 2, "retry_timeout": 3}
 LOCAL_SCRAPE_INTERVAL = "1s"
 
 

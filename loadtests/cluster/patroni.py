@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 import warnings
@@ -48,6 +50,30 @@ def postgres_bin_dir() -> Path:
         utils.ensure_folder_permissions(bin_dir, readable | stat.S_IXGRP | stat.S_IXOTH)
         utils.ensure_folder_permissions(bin_dir.parent / "lib", readable)
     return bin_dir
+
+
+def python_for(user: str | None) -> tuple[str, dict[str, str]]:
+    """An interpreter ``user`` may run, with this environment's packages: this one, unless it
+    lives where only root may go (a pyenv under /root), then the system's Python of the same
+    version with this virtualenv's site-packages on its path."""
+    if user is None or _others_may_run(Path(sys.executable).resolve()):
+        return sys.executable, {}
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = shutil.which(version, path="/usr/bin:/usr/local/bin")
+    if system is None:
+        raise RuntimeError(f"{sys.executable} is out of {user}'s reach and there is no {version}")
+    paths = sysconfig.get_paths()
+    return system, {
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+    }
+
+
+def _others_may_run(path: Path) -> bool:
+    import stat
+
+    if not path.stat().st_mode & stat.S_IXOTH:
+        return False
+    return all(parent.stat().st_mode & stat.S_IXOTH for parent in path.parents)
 
 
 @dataclass
@@ -126,8 +152,10 @@ class Members:
             entry = pwd.getpwnam(self.user)
             os.chown(member.directory, entry.pw_uid, entry.pw_gid)
             os.chown(config_path, entry.pw_uid, entry.pw_gid)
+        python, python_env = python_for(self.user)
         env = {
             **os.environ,
+            **python_env,
             "HOME": str(member.directory),
             **patroni_env(
                 member.ports,
@@ -141,7 +169,7 @@ class Members:
         member.patroni = self._stack.enter_context(
             background(
                 f"patroni {member.name}",
-                [sys.executable, "-m", "patroni", str(config_path)],
+                [python, "-m", "patroni", str(config_path)],
                 log_path=self.logs / f"patroni-{member.name}.log",
                 env=env,
                 user=self.user,
@@ -215,14 +243,15 @@ class Members:
             os.kill(pids[0], signal.SIGKILL)
 
     @contextmanager
-    def frozen(self, member: Member) -> Iterator[None]:
+    def frozen(self, member: Member) -> Iterator[float]:
         """SIGSTOP the member's Patroni and every PostgreSQL process of it (as a machine that
-        stops answering without dying); SIGCONT on the way out."""
+        stops answering without dying); yield the time.monotonic() by which all are stopped;
+        SIGCONT on the way out."""
         pids = member.patroni_pids() + member.postgres_pids()
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
-            yield
+            yield time.monotonic()
         finally:
             for pid in pids:
                 with suppress(ProcessLookupError):

@@ -52,8 +52,7 @@ def freeze_the_leader(topology: Topology, clock: Clock) -> Struck:
     must find it is no longer leader and rejoin as a replica."""
     clock.sleep_until(FAULT_AFTER_SECONDS)
     leader = _leader(topology)
-    at = time.monotonic()
-    with topology.members.frozen(leader):
+    with topology.members.frozen(leader) as at:
         time.sleep(FREEZE_SECONDS)
     return Struck(at, former_leader=leader.name)
 

@@ -29,6 +29,7 @@ def serve(logs: Path, *, workers: int) -> int:
             f"\n  Database    HAProxy leader port {topology.ports.haproxy_leader}, replicas "
             f"{topology.ports.haproxy_replicas}"
             f"\n  Logs        {logs}"
+            f"\n  patronictl  .venv/bin/patronictl -c {topology.root / 'patronictl.yml'} list"
             f"\n\n{members.stdout}"
             "Ctrl+C stops everything, in order.",
             flush=True,

@@ -7,8 +7,11 @@ Pure logic, no I/O, tested in loadtests/cluster/tests/. The counting rules are c
   scenario (the new leader after a failover). Must be 0.
 - overbooked: slots where the leader or the 201s count more bookings than seats. Must be 0.
 - invariants: ``check_bookings`` on the leader passes.
-- unanswered: requests that got no HTTP answer within the patient's timeout. Must be 0: behind
-  nginx a node that dies, or a database that fails over, still gets every client an answer.
+- unanswered: requests that got no HTTP answer, or only part of one, within the patient's
+  timeout. Behind nginx a node that dies, or a database that fails over, still gets every
+  client an answer: the only ones excused are those in flight at the very instant of the fault
+  (a node killed between sending an answer's first bytes and its last: nginx has passed on the
+  status line already and can only cut the connection).
 - 5xx: tolerated only as the contract's "retry" (503 ``unavailable`` or ``busy``) and only in a
   scenario that injects a fault; any other 5xx (a 500, a 502 nginx could not turn into the
   envelope) fails it.
@@ -118,13 +121,14 @@ def judge(evidence: ClusterEvidence) -> ClusterVerdict:
         failover_s=failover,
         invariants_hold=evidence.invariants_hold,
     )
+    unexcused = [o for o in during if o.status is None and not _in_flight_at(o, evidence.fault_at)]
     verdict.violations.extend(
         message
         for message in (
             _lost(seen.lost),
             f"slot(s) over capacity: {overbooked}" if overbooked else None,
             None if evidence.invariants_hold else "check_bookings failed on the leader",
-            _unanswered(verdict.unanswered),
+            _unanswered(len(unexcused)),
             _server_errors(server_errors, faulted=evidence.fault_at is not None),
             _outside_the_contract(during),
             _failover(evidence.fault_at, failover),
@@ -143,8 +147,12 @@ def _lost(lost: list[Outcome]) -> str | None:
     return f"{len(lost)} acknowledged booking(s) not confirmed on the leader"
 
 
+def _in_flight_at(outcome: Outcome, fault_at: float | None) -> bool:
+    return fault_at is not None and outcome.sent_at <= fault_at <= outcome.answered_at
+
+
 def _unanswered(count: int) -> str | None:
-    return f"{count} request(s) got no answer" if count else None
+    return f"{count} request(s) got no answer, not even in flight at the fault" if count else None
 
 
 def _server_errors(errors: list[Outcome], *, faulted: bool) -> str | None:

@@ -106,13 +106,17 @@ def test_only_the_contracts_retry_answers_are_excused_and_only_under_a_fault():
     assert "1 5xx without any fault" in unfaulted.line()
 
 
-def test_a_request_left_without_an_answer_fails():
+def test_a_request_left_without_an_answer_fails_unless_it_was_in_flight_at_the_fault():
     silent = told(None, user="silent", sent=101.0, code=None)
+    cut_off = told(None, user="cut-off", sent=99.8, code=None)  # answered_at 100.3
 
-    verdict = judge(replace(PASSING, outcomes=[*PASSING.outcomes, silent]))
+    failed = judge(replace(PASSING, outcomes=[*PASSING.outcomes, silent]))
+    excused = judge(replace(PASSING, outcomes=[*PASSING.outcomes, cut_off]))
 
-    assert "unanswered=1" in verdict.line()
-    assert "1 request(s) got no answer" in verdict.line()
+    assert "unanswered=1" in failed.line()
+    assert "1 request(s) got no answer, not even in flight at the fault" in failed.line()
+    assert excused.passed
+    assert "unanswered=1" in excused.line()
 
 
 def test_a_recovery_burst_with_a_refusal_fails():
