@@ -14,10 +14,11 @@ import logging
 import math
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
+from psycopg import errors as pg_errors
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -28,7 +29,17 @@ from mediqueue.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
-DatabaseUnavailable = (OperationalError, InterfaceError)
+
+def _database_unavailable(exc: Exception) -> bool:
+    """The database could not be reached, dropped the connection, or was not the leader: a
+    server in recovery refuses every write before doing anything (a failover's first moments,
+    mediqueue/db_backend), so nothing of the request happened and a retry is safe."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, InternalError) and isinstance(
+        exc.__cause__, pg_errors.ReadOnlySqlTransaction
+    )
+
 
 _DRF_CODES = {
     exceptions.ValidationError: ErrorCode.INVALID,
@@ -61,7 +72,7 @@ def error_response(exc: Exception) -> JsonResponse | None:
         response = JsonResponse(body, status=exc.http_status, headers=exc.headers())
         response.error_code = str(exc.code)
         return response
-    if isinstance(exc, DatabaseUnavailable):
+    if _database_unavailable(exc):
         response = JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
         response.error_code = str(ErrorCode.UNAVAILABLE)
         return response
@@ -82,7 +93,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
         return Response(body, status=exc.http_status, headers=exc.headers())
-    if isinstance(exc, DatabaseUnavailable):
+    if _database_unavailable(exc):
         set_rollback()
         return Response(_unavailable(exc), status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):

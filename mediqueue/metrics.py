@@ -44,7 +44,7 @@ for _outcome in ("confirmed", "slot_full", "slot_closed", "already_booked", "bus
     BOOKINGS.labels(_outcome)
 for _result in ("refused_after_wait", "timeout"):
     LOCK_WAITS.labels(_result)
-for _error in ("OperationalError", "InterfaceError"):
+for _error in ("OperationalError", "InterfaceError", "InternalError"):
     DATABASE_ERRORS.labels(_error)
 
 # From a cached listing (~0.3 ms) to a request that waited out a failover (seconds).

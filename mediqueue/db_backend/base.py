@@ -13,6 +13,12 @@ on the handshake. A connection that could not be opened never carried a statemen
 again is always safe; ``MEDIQUEUE_DB_CONNECT_RETRY_SECONDS`` (0 by default: one database, nothing
 to wait for) lets a request wait that long for a leader before it answers 503 ``unavailable``.
 A statement whose connection dropped is never re-sent: it may have committed.
+
+A connection can also end up on a server that is not (or no longer, or not yet) the leader:
+Patroni says "leader" as soon as it holds the key, a moment before its PostgreSQL has finished
+promoting, and HAProxy believes it. PostgreSQL tells every client whether it is a hot standby
+(the ``in_hot_standby`` parameter, sent again whenever it changes), so such a connection is
+found unusable without a round trip too, and replaced before the next request's first query.
 """
 
 from __future__ import annotations
@@ -51,5 +57,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             readable, _, _ = select.select([pgconn.socket], [], [], 0)
         except (OSError, ValueError):
             return False
-        # Idle between requests, nothing is due from the server: anything there is a farewell.
-        return not readable
+        if readable:
+            # Idle between requests, nothing is due from the server: anything is a farewell.
+            return False
+        return pgconn.parameter_status(b"in_hot_standby") != b"on"

@@ -69,3 +69,24 @@ def test_a_connection_that_cannot_be_opened_is_retried_only_as_long_as_configure
         database.ensure_connection()
 
     assert at_least <= time.monotonic() - started <= at_most
+
+
+def test_a_booking_that_reached_a_server_refusing_writes_answers_unavailable(client, make_slot):
+    """A server in recovery (a replica, or a leader still promoting) refuses the booking
+    statement before it writes anything: 503 unavailable, retry safe, never a 500."""
+    slot = make_slot(seats=2)
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+    try:
+        answer = client.post(
+            "/api/book", {"userId": "ro", "slotId": slot.pk}, content_type="application/json"
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET default_transaction_read_only")
+
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "unavailable"
+    assert answer["Retry-After"] == "1"
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0
