@@ -15,8 +15,10 @@ Pure logic, no I/O, tested in loadtests/cluster/tests/. The counting rules are c
 - 5xx: tolerated only as the contract's "retry" (503 ``unavailable`` or ``busy``) and only in a
   scenario that injects a fault; any other 5xx (a 500, a 502 nginx could not turn into the
   envelope) fails it.
-- failover_s: from the fault to the first 201 of a request sent after it; a scenario with a
-  fault fails without one, or when it took ``MAX_FAILOVER_SECONDS`` or more.
+- failover_s: from the fault to the first 201 of a request sent after it, and after the last
+  request the fault failed (a killed leader's backends may still commit for a moment before the
+  outage begins: the outage's end is what counts); a scenario with a fault fails without one,
+  or when it took ``MAX_FAILOVER_SECONDS`` or more.
 - rejoined: after a fault of the leader, the former leader is back as a replica (never a
   second leader) with a synchronous standby in place.
 - recovered: a burst of fresh bookings after the scenario all get 201.
@@ -82,16 +84,19 @@ class ClusterVerdict:
 
 
 def failover_seconds(outcomes: list[Outcome], fault_at: float | None) -> float | None:
-    """From the fault to the first 201 answered to a request of the scenario sent after it
-    (the recovery burst afterwards does not count)."""
+    """From the fault to the first 201 of a request sent after the fault and after the last
+    failure answered since (the recovery burst afterwards does not count)."""
     if fault_at is None:
         return None
-    after = [
-        o.answered_at
-        for o in outcomes
-        if o.acknowledged and o.sent_at >= fault_at and o.kind != "recovery"
-    ]
+    during = [o for o in outcomes if o.kind != "recovery"]
+    failed = [o.answered_at for o in during if _failed(o) and o.answered_at >= fault_at]
+    outage_ended = max(failed, default=fault_at)
+    after = [o.answered_at for o in during if o.acknowledged and o.sent_at >= outage_ended]
     return min(after) - fault_at if after else None
+
+
+def _failed(outcome: Outcome) -> bool:
+    return outcome.status is None or outcome.status >= 500
 
 
 def judge(evidence: ClusterEvidence) -> ClusterVerdict:

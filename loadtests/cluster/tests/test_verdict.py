@@ -58,6 +58,13 @@ def test_failover_is_timed_from_the_fault_to_the_first_201_sent_after_it():
     assert failover_seconds(PASSING.outcomes, None) is None
 
 
+def test_a_201_before_the_outage_began_does_not_end_the_failover():
+    # A killed leader's backend committing one last booking before the outage.
+    last_gasp = told(201, user="gasp", sent=100.05)
+
+    assert failover_seconds([last_gasp, *PASSING.outcomes], FAULT_AT) == pytest.approx(4.0)
+
+
 def test_a_scenario_without_a_fault_prints_no_failover_time():
     verdict = judge(replace(PASSING, name="slow-clients", fault_at=None, rejoined=None))
 
