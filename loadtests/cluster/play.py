@@ -3,6 +3,7 @@ leader's return, a burst of fresh bookings, then the leader's word on every book
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -87,6 +88,7 @@ def play(
     recovery_slot = create_slots(url, doctor=f"{doctor} recovery", count=1, seats=RECOVERY_BOOKINGS)
     outcomes += _recovery_burst(host, port, recovery_slot[0], patients)
     every_slot = slot_ids + probe_slot + extra_slots + recovery_slot
+    _keep(topology, scenario, outcomes, struck)
     return judge(
         ClusterEvidence(
             name=scenario.name,
@@ -111,6 +113,24 @@ def _under_load(loads, scenario: Scenario, topology: Topology, clock: Clock):
         struck = scenario.fault(topology, clock) if scenario.fault else None
         outcomes = [outcome for future in running for outcome in future.result()]
     return outcomes, struck
+
+
+def _keep(topology: Topology, scenario: Scenario, outcomes, struck: Struck | None) -> None:
+    """Every answer, timed from the fault, beside the engines' logs: what a failed line is
+    read against."""
+    origin = struck.at if struck else (min(o.sent_at for o in outcomes) if outcomes else 0)
+    rows = [
+        {
+            "kind": o.kind,
+            "status": o.status,
+            "code": o.code,
+            "sent": round(o.sent_at - origin, 3),
+            "answered": round(o.answered_at - origin, 3),
+        }
+        for o in sorted(outcomes, key=lambda o: o.sent_at)
+    ]
+    path = topology.logs / f"{scenario.name}-answers.json"
+    path.write_text(json.dumps({"fault_at": 0 if struck else None, "answers": rows}))
 
 
 def _aftermath(topology: Topology, struck: Struck | None) -> bool | None:
