@@ -23,7 +23,7 @@ FREEZE_SECONDS = LOCAL_TIMINGS["ttl"] + 4
 
 @dataclass(frozen=True)
 class Struck:
-    at: float  # time.monotonic()
+    at: float  # time.monotonic() once the fault is complete (a command: once it is issued)
     former_leader: str | None = None  # the member that led when the fault hit it
     restart_node: int | None = None  # the app node to start again afterwards
 
@@ -31,9 +31,9 @@ class Struck:
 def kill_an_app_node(topology: Topology, clock: Clock) -> Struck:
     """SIGKILL one gunicorn master and its workers; nginx sends the crowd to the other."""
     clock.sleep_until(FAULT_AFTER_SECONDS)
-    at = time.monotonic()
     topology.nodes.kill(0)
-    return Struck(at, restart_node=0)
+    # Once every process of the node has its SIGKILL (finding them takes milliseconds).
+    return Struck(time.monotonic(), restart_node=0)
 
 
 def kill_the_leader(topology: Topology, clock: Clock) -> Struck:
@@ -41,9 +41,8 @@ def kill_the_leader(topology: Topology, clock: Clock) -> Struck:
     restarting it (primary_start_timeout 0), and brings the old one back as a replica."""
     clock.sleep_until(FAULT_AFTER_SECONDS)
     leader = _leader(topology)
-    at = time.monotonic()
     topology.members.kill_postgres(leader)
-    return Struck(at, former_leader=leader.name)
+    return Struck(time.monotonic(), former_leader=leader.name)
 
 
 def freeze_the_leader(topology: Topology, clock: Clock) -> Struck:
