@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from loadtests.chaos.scenarios import Clock
 from loadtests.cluster.config import LOCAL_TIMINGS
@@ -19,6 +20,9 @@ from loadtests.cluster.topology import Topology
 FAULT_AFTER_SECONDS = 3.0
 # Longer than the leader key's ttl: the frozen leader loses its key while it cannot answer.
 FREEZE_SECONDS = LOCAL_TIMINGS["ttl"] + 4
+# A switchover is scheduled this far after the crowd's start (its command must get through
+# first); Patroni carries it out at its next loop after that.
+SWITCHOVER_DUE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -58,21 +62,30 @@ def freeze_the_leader(topology: Topology, clock: Clock) -> Struck:
 
 def switch_over(topology: Topology, clock: Clock) -> Struck:
     """``patronictl switchover`` to the synchronous standby, as an operator does before
-    maintenance."""
-    clock.sleep_until(FAULT_AFTER_SECONDS)
+    maintenance: scheduled for a set moment (``--scheduled``), so that the failover is timed
+    from when it was due, not from whenever the command got through on a busy machine (the
+    Python CLI reading etcd took up to 10 s here under the crowd)."""
     leader = _leader(topology)
     candidate = topology.members.sync_standby()
     if candidate is None:
         raise RuntimeError(
             f"no synchronous standby to switch over to: {topology.members.describe()}"
         )
-    at = time.monotonic()
+    due = datetime.now(UTC) + timedelta(seconds=SWITCHOVER_DUE_SECONDS)
     result = topology.members.patronictl(
-        "switchover", "--leader", leader.name, "--candidate", candidate.name, "--force"
+        "switchover",
+        "--leader",
+        leader.name,
+        "--candidate",
+        candidate.name,
+        "--scheduled",
+        due.isoformat(),
+        "--force",
     )
     if result.returncode != 0:
         raise RuntimeError(f"patronictl switchover failed:\n{result.stdout}\n{result.stderr}")
-    return Struck(at, former_leader=leader.name)
+    clock.sleep_until(SWITCHOVER_DUE_SECONDS)
+    return Struck(clock.started + SWITCHOVER_DUE_SECONDS, former_leader=leader.name)
 
 
 def _leader(topology: Topology):
@@ -95,8 +108,7 @@ SCENARIOS = [
     Scenario("app-node-kill", 10, fault=kill_an_app_node),
     Scenario("leader-kill", 16, fault=kill_the_leader),
     Scenario("leader-freeze", FAULT_AFTER_SECONDS + FREEZE_SECONDS + 6, fault=freeze_the_leader),
-    # patronictl itself takes a moment to start on a busy machine: time for the outage after it.
-    Scenario("switchover", 16, fault=switch_over),
+    Scenario("switchover", SWITCHOVER_DUE_SECONDS + 10, fault=switch_over),
     Scenario("slow-clients", 10, slow_clients=50),
     Scenario("read-your-writes", 10, read_your_writes=True),
 ]
