@@ -71,7 +71,7 @@ class BookApi(LeanAPIView):
             outcome = "confirmed"
         else:
             outcome = getattr(response, "error_code", None) or str(response.status_code)
-        metrics.BOOKINGS.labels(outcome).inc()
+        metrics.bookings(outcome).inc()
         return response
 
     @extend_schema(

