@@ -123,7 +123,7 @@ chaos: $(INSTALLED)
 
 # Scale-out and high availability on loopback: etcd, 3 Patroni-managed PostgreSQL members
 # (synchronous_mode), HAProxy, Redis, 2 app nodes, nginx, Prometheus. cluster-test runs each
-# fault during a flash crowd (about 4 minutes; CLUSTER_ARGS='--only leader-kill' picks one);
+# fault during a flash crowd (about 3 minutes; CLUSTER_ARGS='--only leader-kill' picks one);
 # cluster serves the same topology for use by hand until Ctrl+C.
 cluster-test: $(INSTALLED) nginx cluster-engines
 	$(PY) -m loadtests.cluster $(CLUSTER_ARGS)
