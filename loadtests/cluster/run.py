@@ -46,8 +46,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl+C, so that everything is stopped in order either way.
+    # SIGTERM unwinds like Ctrl+C, so that everything is stopped in order either way; and Ctrl+C
+    # does so even when started in the background, where SIGINT comes in ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     logs = REPORTS_DIR / f"cluster-{datetime.now():%Y%m%d-%H%M%S}"
     try:
         if args.serve:
