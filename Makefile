@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk lock
+.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -121,3 +121,43 @@ wrk:
 # during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.
 chaos: $(INSTALLED)
 	$(PY) -m loadtests.chaos $(CHAOS_ARGS)
+
+# Scale-out and high availability on loopback: etcd, 3 Patroni-managed PostgreSQL members
+# (synchronous_mode), HAProxy, Redis, 2 app nodes, nginx, Prometheus. cluster-test runs each
+# fault during a flash crowd (about 3 minutes; CLUSTER_ARGS='--only leader-kill' picks one);
+# cluster serves the same topology for use by hand until Ctrl+C.
+cluster-test: $(INSTALLED) nginx cluster-engines
+	$(PY) -m loadtests.cluster $(CLUSTER_ARGS)
+
+cluster: $(INSTALLED) nginx cluster-engines
+	$(PY) -m loadtests.cluster --serve $(CLUSTER_ARGS)
+
+# Debian's etcd, HAProxy, Prometheus and Redis, each installed only when missing (package,
+# program, service). The cluster runs them from a throwaway directory of its own; a system
+# service that a package just installed would start (systemd, or no policy-rc.d saying no) is
+# stopped and kept from starting at boot, as for nginx. An engine already installed is left
+# as it is.
+CLUSTER_ENGINES := etcd-server:etcd:etcd haproxy:haproxy:haproxy \
+  prometheus:prometheus:prometheus redis-server:redis-server:redis-server
+cluster-engines:
+	@missing=""; services=""; \
+	for engine in $(CLUSTER_ENGINES); do \
+	  package=$${engine%%:*}; rest=$${engine#*:}; program=$${rest%%:*}; service=$${rest#*:}; \
+	  if ! command -v $$program >/dev/null && ! test -x /usr/sbin/$$program; then \
+	    missing="$$missing $$package"; services="$$services $$service"; \
+	  fi; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian's$$missing for the local cluster"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    $$missing && \
+	  for service in $$services; do \
+	    if [ -d /run/systemd/system ]; then \
+	      $(SUDO) systemctl disable --now --quiet $$service || true; \
+	    elif [ -x /etc/init.d/$$service ] && $(SUDO) /etc/init.d/$$service status >/dev/null 2>&1; then \
+	      echo "Stopping the system $$service the package started"; \
+	      $(SUDO) /etc/init.d/$$service stop; \
+	    fi; \
+	  done; \
+	fi

@@ -17,7 +17,7 @@ from booking.serializers import (
     booked_answer,
     booking_answer,
 )
-from mediqueue import validation
+from mediqueue import metrics, validation
 from mediqueue.api import LeanAPIView, json_answer, read_json_object
 from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
@@ -63,6 +63,17 @@ def _respond(request: HttpRequest, action, *, scope: str, payload) -> HttpRespon
 
 
 class BookApi(LeanAPIView):
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        if response.has_header("Idempotent-Replayed"):
+            outcome = "replayed"  # the first answer again: no new seat
+        elif response.status_code == status.HTTP_201_CREATED:
+            outcome = "confirmed"
+        else:
+            outcome = getattr(response, "error_code", None) or str(response.status_code)
+        metrics.bookings(outcome).inc()
+        return response
+
     @extend_schema(
         operation_id="book",
         request=BookInputSerializer,

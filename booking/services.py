@@ -26,7 +26,7 @@ from booking.errors import (
     SlotFullError,
 )
 from booking.models import Booking, is_well_formed_reference, new_booking_reference
-from mediqueue import ratelimit
+from mediqueue import metrics, ratelimit
 from mediqueue.audit import record_event
 from mediqueue.db import busy_on_lock_timeout, is_unique_violation
 from mediqueue.ratelimit import Count
@@ -135,6 +135,7 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> Boo
     is gone, started (by the database's clock), full, or the patient's own concurrent request
     took their seat. When none of these holds, what the lock wait saw was undone since (a
     cancel freed the seat again): try once more, then answer busy."""
+    metrics.LOCK_WAITS.labels("refused_after_wait").inc()
     slot = (
         Slot.objects.filter(pk=slot_id)
         .annotate(started=RawSQL("start_time <= now()", []))  # the database's clock, as above

@@ -18,6 +18,7 @@ from django.db import (
 )
 from psycopg import errors as pg_errors
 
+from mediqueue import metrics
 from mediqueue.errors import BusyError
 
 
@@ -47,6 +48,7 @@ def busy_on_lock_timeout(busy: type[BusyError] = BusyError) -> Iterator[None]:
         yield
     except OperationalError as error:
         if is_lock_timeout(error):
+            metrics.LOCK_WAITS.labels("timeout").inc()
             # The transaction is aborted; the caller's atomic() rolls it back on the way out.
             raise busy() from error
         raise

@@ -14,20 +14,32 @@ import logging
 import math
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, InternalError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.csrf import csrf_failure as django_csrf_failure
+from psycopg import errors as pg_errors
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from mediqueue import metrics
 from mediqueue.errors import NON_FIELD_ERRORS, ErrorCode, InvalidRequestError, MediQueueError
 from mediqueue.parsers import PayloadTooLarge
 
 logger = logging.getLogger(__name__)
 
-DatabaseUnavailable = (OperationalError, InterfaceError)
+
+def _database_unavailable(exc: Exception) -> bool:
+    """The database could not be reached, dropped the connection, or was not the leader: a
+    server in recovery refuses every write before doing anything (a failover's first moments,
+    mediqueue/db_backend), so nothing of the request happened and a retry is safe."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, InternalError) and isinstance(
+        exc.__cause__, pg_errors.ReadOnlySqlTransaction
+    )
+
 
 _DRF_CODES = {
     exceptions.ValidationError: ErrorCode.INVALID,
@@ -54,11 +66,16 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
 def error_response(exc: Exception) -> JsonResponse | None:
     """The envelope for an error raised by a lean API view (``mediqueue.api.LeanAPIView``), or
     None when it is not one a client can cause (a bug: let it become a 500)."""
+    # Each answer keeps its code (error_code) for the metrics: cheaper than reading it back.
     if isinstance(exc, MediQueueError):
         body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
-        return JsonResponse(body, status=exc.http_status, headers=exc.headers())
-    if isinstance(exc, DatabaseUnavailable):
-        return JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+        response = JsonResponse(body, status=exc.http_status, headers=exc.headers())
+        response.error_code = str(exc.code)
+        return response
+    if _database_unavailable(exc):
+        response = JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+        response.error_code = str(ErrorCode.UNAVAILABLE)
+        return response
     return None
 
 
@@ -66,6 +83,7 @@ def _unavailable(exc: Exception) -> dict:
     # The database is down or restarting (lock timeouts were mapped to "busy" already).
     # Retrying is safe: a repeated booking is refused, never given a second seat.
     logger.warning("database unavailable: %s", exc)
+    metrics.DATABASE_ERRORS.labels(type(exc).__name__).inc()
     return error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry.")
 
 
@@ -75,7 +93,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
         return Response(body, status=exc.http_status, headers=exc.headers())
-    if isinstance(exc, DatabaseUnavailable):
+    if _database_unavailable(exc):
         set_rollback()
         return Response(_unavailable(exc), status=503, headers={"Retry-After": "1"})
     if isinstance(exc, Http404):

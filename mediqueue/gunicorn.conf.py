@@ -6,6 +6,9 @@ with DATABASE_URL and DJANGO_SECRET_KEY set (``make run`` sets both up locally).
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("MEDIQUEUE_BIND", "127.0.0.1:8000")
 # Measured with `make bench` on 2 cores (README, "Performance"): threaded workers (cores + 1
@@ -31,3 +34,32 @@ proc_name = "mediqueue"
 control_socket_disable = True
 
 raw_env = ["DJANGO_SETTINGS_MODULE=mediqueue.settings"]
+
+# /metrics (mediqueue.metrics) must sum every worker of this node, whichever worker answers the
+# scrape: prometheus_client's multiprocess mode, where each process counts into files of one
+# directory. Set here, in the master, before any worker imports prometheus_client (the mode is
+# chosen at import). A directory of our own unless the deployment names one; wiped at start
+# either way, since the files of an earlier run would be summed in too.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mediqueue-metrics-")
+
+
+def on_starting(server):
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):
+    # A dead worker's counts stay in the sum (a counter never goes back); only its live gauges
+    # must go.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -4,6 +4,7 @@ the patients' JSON endpoints skip."""
 from __future__ import annotations
 
 import re
+import time
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.middleware.common import CommonMiddleware
 from log_request_id.middleware import RequestIDMiddleware
 from whitenoise.middleware import WhiteNoiseMiddleware
 
+from mediqueue import metrics
 from mediqueue.error_handlers import error_body
 from mediqueue.errors import ErrorCode
 
@@ -31,6 +33,23 @@ class SafeRequestIDMiddleware(RequestIDMiddleware):
         if _SAFE_REQUEST_ID.fullmatch(offered):
             return offered
         return self._generate_id()
+
+
+class RequestMetricsMiddleware:
+    """Time every request spends in Django, by URL name, for Prometheus. First in the chain, so
+    that the rest of the middleware is timed too; two clock reads and one histogram update are
+    all it costs (~6 us of a booking's ~0.7 ms, mediqueue/metrics.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        endpoint = (match.url_name or match.view_name) if match else "unmatched"
+        metrics.request_seconds(endpoint).observe(time.perf_counter() - started)
+        return response
 
 
 class RefuseChunkedBodiesMiddleware:

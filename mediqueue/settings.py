@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mediqueue.middleware.RequestMetricsMiddleware",
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -116,6 +117,9 @@ if DATABASE_URL:
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# How long opening a connection may keep being retried (mediqueue/db_backend): behind HAProxy
+# and Patroni, a few seconds cover a switchover; 0 (one database server) fails at once.
+MEDIQUEUE_DB_CONNECT_RETRY_SECONDS = env.float("MEDIQUEUE_DB_CONNECT_RETRY_SECONDS", default=0.0)
 
 # --- Booking --------------------------------------------------------------------------------
 # How long a booking waits for a slot's row lock before answering 503 busy: a seat is decided
@@ -274,7 +278,7 @@ if not DEBUG:
     # HTTPS comes from the TLS proxy in front: without one declared, a redirect to https://
     # would lead nowhere (make run, tests on loopback), so it is on by default only behind one.
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=MEDIQUEUE_NUM_PROXIES > 0)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from mediqueue import error_handlers, health
@@ -23,6 +24,8 @@ urlpatterns = [
     ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # For Prometheus, scraping each app node directly; nginx does not pass it to the public.
+    path("metrics", ExportToDjangoView, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("pages.urls")),
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.

@@ -17,7 +17,7 @@ change of settings lands once. Its pieces, each importable from here:
         worker_pids()) once /readyz answers; SIGTERM afterwards.
     manage(env, *args, check=True, timeout=300) -> CompletedProcess           commands.py
     free_port(candidates), free_ports(count, candidates), ports_for_tests(),
-        LOADTEST_PORTS, E2E_PORTS, BENCH_PORTS, CHAOS_PORTS                    ports.py
+        LOADTEST_PORTS, E2E_PORTS, BENCH_PORTS, CHAOS_PORTS, CLUSTER_PORTS       ports.py
     configured_database_url(), server_admin_url(), create_database(admin_url, name) -> url,
         drop_database(admin_url, name), with_database(url, name), database_name(url),
         database_url_of(settings_dict)
@@ -58,6 +58,7 @@ from loadtests.harness.environment import BASE_DIR, patient_address, production_
 from loadtests.harness.ports import (
     BENCH_PORTS,
     CHAOS_PORTS,
+    CLUSTER_PORTS,
     E2E_PORTS,
     LOADTEST_PORTS,
     free_port,
@@ -71,6 +72,7 @@ __all__ = [
     "BASE_DIR",
     "BENCH_PORTS",
     "CHAOS_PORTS",
+    "CLUSTER_PORTS",
     "E2E_PORTS",
     "LOADTEST_PORTS",
     "Gunicorn",

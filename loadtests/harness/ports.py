@@ -10,6 +10,7 @@ LOADTEST_PORTS = range(8100, 8200)
 E2E_PORTS = range(8200, 8300)
 BENCH_PORTS = range(8300, 8400)
 CHAOS_PORTS = range(8400, 8500)
+CLUSTER_PORTS = range(8500, 8600)
 ANY_PORT = range(0, 1)  # binding port 0: the OS picks one
 
 

@@ -8,6 +8,19 @@ terminated backend) announces it: the server's goodbye, or the end of the stream
 the idle socket. So the check asks the socket instead (one poll, no round trip): readable while
 idle means the connection is gone, and Django opens a new one before the request's first query.
 
+Opening that new connection may fail for a moment when the database is behind HAProxy and
+Patroni is promoting a new leader: HAProxy then has no server for the leader port and hangs up
+on the handshake. A connection that could not be opened never carried a statement, so trying
+again is always safe; ``MEDIQUEUE_DB_CONNECT_RETRY_SECONDS`` (0 by default: one database, nothing
+to wait for) lets a request wait that long for a leader before it answers 503 ``unavailable``.
+A statement whose connection dropped is never re-sent: it may have committed.
+
+A connection can also end up on a server that is not (or no longer, or not yet) the leader:
+Patroni says "leader" as soon as it holds the key, a moment before its PostgreSQL has finished
+promoting, and HAProxy believes it. PostgreSQL tells every client whether it is a hot standby
+(the ``in_hot_standby`` parameter, sent again whenever it changes), so such a connection is
+found unusable without a round trip too, and replaced before the next request's first query.
+
 Django turns psycopg's prepared statements off (``prepare_threshold=None``, for the sake of
 transaction-pooling proxies), and psycopg then ignores even an explicit ``prepare=True``: the
 booking statement, a dozen joined relations, was parsed and planned on every request. Django's
@@ -19,12 +32,17 @@ from __future__ import annotations
 
 import select
 import sys
+import time
 
+import psycopg
+from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import pq
 
 # Prepare a statement only when asked to (prepare=True), never after a number of executions.
 ONLY_WHEN_ASKED = sys.maxsize
+# Between two attempts at a connection: a leader election takes seconds, a handshake a millisecond.
+CONNECT_RETRY_PAUSE_SECONDS = 0.25
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -33,6 +51,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if self.settings_dict["OPTIONS"].get("prepare_threshold") is None:
             params["prepare_threshold"] = ONLY_WHEN_ASKED
         return params
+
+    def get_new_connection(self, conn_params):
+        deadline = time.monotonic() + settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS
+        while True:
+            try:
+                return super().get_new_connection(conn_params)
+            except psycopg.OperationalError:
+                if time.monotonic() + CONNECT_RETRY_PAUSE_SECONDS > deadline:
+                    raise
+                time.sleep(CONNECT_RETRY_PAUSE_SECONDS)
 
     def is_usable(self) -> bool:
         connection = self.connection
@@ -45,5 +73,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             readable, _, _ = select.select([pgconn.socket], [], [], 0)
         except (OSError, ValueError):
             return False
-        # Idle between requests, nothing is due from the server: anything there is a farewell.
-        return not readable
+        if readable:
+            # Idle between requests, nothing is due from the server: anything is a farewell.
+            return False
+        return pgconn.parameter_status(b"in_hot_standby") != b"on"

@@ -1,5 +1,6 @@
-"""The database backend's health check: a connection PostgreSQL ended is noticed without a
-round trip, so a request after a restart gets a fresh connection instead of an error."""
+"""The database backend: a connection PostgreSQL ended is noticed without a round trip, so a
+request after a restart gets a fresh connection instead of an error; a connection that cannot
+be opened is retried only as long as configured; the booking statement is prepared."""
 
 import time
 
@@ -70,3 +71,56 @@ def test_djangos_own_queries_are_never_prepared(make_slot):
         Slot.objects.filter(pk=slot.pk).update(booked_seats=0)
 
     assert [row for row in prepared_statements() if "UPDATE" in row[0]] == []
+
+
+def unreachable_database():
+    """A connection of the same backend to a loopback port nothing listens on."""
+    from django.db import connections
+
+    from loadtests.harness import free_port
+
+    settings_dict = {
+        **connections["default"].settings_dict,
+        "HOST": "127.0.0.1",
+        "PORT": free_port(),
+    }
+    return connections["default"].__class__(settings_dict, alias="unreachable")
+
+
+@pytest.mark.parametrize(("retry_seconds", "at_least", "at_most"), [(0, 0, 0.2), (0.8, 0.5, 2.5)])
+def test_a_connection_that_cannot_be_opened_is_retried_only_as_long_as_configured(
+    settings, retry_seconds, at_least, at_most
+):
+    """Opening a connection sends no statement, so retrying it is always safe: behind HAProxy
+    it bridges a leader election. 0, the default, fails at once."""
+    from django.db import OperationalError
+
+    settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS = retry_seconds
+    database = unreachable_database()
+    started = time.monotonic()
+
+    with pytest.raises(OperationalError):
+        database.ensure_connection()
+
+    assert at_least <= time.monotonic() - started <= at_most
+
+
+def test_a_booking_that_reached_a_server_refusing_writes_answers_unavailable(client, make_slot):
+    """A server in recovery (a replica, or a leader still promoting) refuses the booking
+    statement before it writes anything: 503 unavailable, retry safe, never a 500."""
+    slot = make_slot(seats=2)
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+    try:
+        answer = client.post(
+            "/api/book", {"userId": "ro", "slotId": slot.pk}, content_type="application/json"
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET default_transaction_read_only")
+
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "unavailable"
+    assert answer["Retry-After"] == "1"
+    slot.refresh_from_db()
+    assert slot.booked_seats == 0

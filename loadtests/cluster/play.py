@@ -1,0 +1,173 @@
+"""Playing one cluster scenario: the crowd through nginx with the fault meanwhile, the former
+leader's return, a burst of fresh bookings, then the leader's word on every booking."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+
+from loadtests.chaos import clients
+from loadtests.chaos.database import create_slots, slot_counts, stored_bookings
+from loadtests.chaos.scenarios import Clock, Waves
+from loadtests.chaos.slow_clients import slow_clients
+from loadtests.cluster.patroni import REPLICA_ROLES, Members
+from loadtests.cluster.reads import ReadYourWrites
+from loadtests.cluster.scenarios import Scenario, Struck
+from loadtests.cluster.topology import Topology
+from loadtests.cluster.verdict import ClusterEvidence, ClusterVerdict, judge
+from loadtests.harness import manage
+
+# One patient every PROBE_SECONDS books a slot that never fills: the first 201 after a fault is
+# then seen within that much of the moment bookings work again, whatever the crowd's waves do.
+PROBE_SECONDS = 0.05
+PROBE_SEATS = 100_000
+RECOVERY_BOOKINGS = 24
+REJOIN_SECONDS = 60
+
+
+def play(
+    topology: Topology, scenario: Scenario, patients: clients.PatientIds, args
+) -> ClusterVerdict:
+    url = topology.database_url
+    waves_count = max(1, round(scenario.seconds / args.wave_seconds))
+    doctor = f"Dr. Cluster ({scenario.name})"
+    slot_ids = create_slots(
+        url, doctor=doctor, count=waves_count * args.slots_per_wave, seats=args.seats
+    )
+    probe_slot = create_slots(url, doctor=f"{doctor} probe", count=1, seats=PROBE_SEATS)
+    waves = Waves(slot_ids, args.slots_per_wave, args.wave_seconds)
+    host, port = "127.0.0.1", topology.ports.nginx
+
+    def crowd(elapsed: float) -> clients.Outcome:
+        user_id = patients.next("crowd")
+        slot_id = waves.slot_for(elapsed)
+        return clients.book(
+            host, port, user_id, slot_id, kind="crowd", timeout=clients.PATIENT_TIMEOUT_SECONDS
+        )
+
+    def probe(elapsed: float) -> clients.Outcome:
+        user_id = patients.next("probe")
+        outcome = clients.book(
+            host,
+            port,
+            user_id,
+            probe_slot[0],
+            kind="crowd",
+            timeout=clients.PATIENT_TIMEOUT_SECONDS,
+        )
+        time.sleep(PROBE_SECONDS)
+        return outcome
+
+    loads = [(args.clients, crowd), (1, probe)]
+    extra_slots: list[int] = []
+    checker = None
+    if scenario.read_your_writes:
+        extra_slots = create_slots(url, doctor=f"{doctor} reads", count=2, seats=PROBE_SEATS)
+        checker = ReadYourWrites(
+            list(topology.ports.apps), extra_slots, _doctor_of(url, extra_slots[0]), patients
+        )
+        loads.append((2, checker.one))
+
+    clock = Clock()
+    slow = (
+        slow_clients(
+            topology.nginx_url,
+            slow_header=scenario.slow_clients,
+            short_body=0,
+            seconds=scenario.seconds,
+        )
+        if scenario.slow_clients
+        else nullcontext()
+    )
+    with slow:
+        outcomes, struck = _under_load(loads, scenario, topology, clock)
+
+    rejoined = _aftermath(topology, struck)
+    recovery_slot = create_slots(url, doctor=f"{doctor} recovery", count=1, seats=RECOVERY_BOOKINGS)
+    outcomes += _recovery_burst(host, port, recovery_slot[0], patients)
+    every_slot = slot_ids + probe_slot + extra_slots + recovery_slot
+    _keep(topology, scenario, outcomes, struck)
+    return judge(
+        ClusterEvidence(
+            name=scenario.name,
+            outcomes=outcomes,
+            stored=stored_bookings(url, every_slot),
+            slots=slot_counts(url, every_slot),
+            invariants_hold=manage(topology.env, "check_bookings", check=False).returncode == 0,
+            fault_at=struck.at if struck else None,
+            rejoined=rejoined,
+            stale_reads=checker.stale if checker else None,
+        )
+    )
+
+
+def _under_load(loads, scenario: Scenario, topology: Topology, clock: Clock):
+    """Every load in threads of its own for the scenario's seconds; the fault here meanwhile."""
+    with ThreadPoolExecutor(max_workers=len(loads)) as pool:
+        running = [
+            pool.submit(clients.run_for, scenario.seconds, threads, request, started=clock.started)
+            for threads, request in loads
+        ]
+        struck = scenario.fault(topology, clock) if scenario.fault else None
+        outcomes = [outcome for future in running for outcome in future.result()]
+    return outcomes, struck
+
+
+def _keep(topology: Topology, scenario: Scenario, outcomes, struck: Struck | None) -> None:
+    """Every answer, timed from the fault, beside the engines' logs: what a failed line is
+    read against."""
+    origin = struck.at if struck else (min(o.sent_at for o in outcomes) if outcomes else 0)
+    rows = [
+        {
+            "kind": o.kind,
+            "status": o.status,
+            "code": o.code,
+            "sent": round(o.sent_at - origin, 3),
+            "answered": round(o.answered_at - origin, 3),
+        }
+        for o in sorted(outcomes, key=lambda o: o.sent_at)
+    ]
+    path = topology.logs / f"{scenario.name}-answers.json"
+    path.write_text(json.dumps({"fault_at": 0 if struck else None, "answers": rows}))
+
+
+def _aftermath(topology: Topology, struck: Struck | None) -> bool | None:
+    """Start a killed app node again; wait for a struck leader to rejoin as a replica."""
+    if struck is None:
+        return None
+    if struck.restart_node is not None:
+        topology.nodes.restart(struck.restart_node)
+    if struck.former_leader is None:
+        return None
+    return wait_rejoined(topology.members, struck.former_leader, REJOIN_SECONDS)
+
+
+def wait_rejoined(members: Members, former_leader: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if members.healthy() and members.role_of(former_leader) in REPLICA_ROLES:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _recovery_burst(host: str, port: int, slot_id: int, patients) -> list[clients.Outcome]:
+    def one(_: int) -> clients.Outcome:
+        user_id = patients.next("recovery")
+        return clients.book(
+            host, port, user_id, slot_id, kind="recovery", timeout=clients.PATIENT_TIMEOUT_SECONDS
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, range(RECOVERY_BOOKINGS)))
+
+
+def _doctor_of(database_url: str, slot_id: int) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT doctor_id FROM slots_slot WHERE id = %s", [slot_id]).fetchone()[
+            0
+        ]
