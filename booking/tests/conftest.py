@@ -40,3 +40,20 @@ def run_together():
             return [result for chunk in pool.map(worker, chunks) for result in chunk]
 
     return run
+
+
+@pytest.fixture
+def make_full_slot(make_slot):
+    """``make_full_slot(seats=1)``: a slot whose every seat is booked, by holder-0, holder-1, …;
+    returns the slot (counts current) and the holders' booking references, in that order."""
+    from booking import services
+
+    def make(seats: int = 1, **slot_options):
+        slot = make_slot(seats=seats, **slot_options)
+        references = [
+            services.book(slot_id=slot.pk, user_id=f"holder-{n}").reference for n in range(seats)
+        ]
+        slot.refresh_from_db()
+        return slot, references
+
+    return make

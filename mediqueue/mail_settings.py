@@ -1,0 +1,38 @@
+"""Where mail goes, from the environment: the settings of Django's email framework and of the
+patients' notices (booking.notices), merged into mediqueue.settings.
+
+- ``EMAIL_URL`` (``smtp://user:password@host:587``, ``smtp+tls://…``, ``smtp+ssl://…``): send
+  through that SMTP server;
+- else ``DJANGO_EMAIL_BACKEND``, by default one file per message under ``.mediqueue/mail/``
+  (mediqueue.mail.MessageFileBackend), which the patient pages link to as "view the email".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+
+def mail_settings(env: environ.Env, *, data_dir: Path) -> dict:
+    settings = {
+        "EMAIL_BACKEND": env.str(
+            "DJANGO_EMAIL_BACKEND", default="mediqueue.mail.MessageFileBackend"
+        ),
+        "EMAIL_FILE_PATH": Path(env.str("MEDIQUEUE_MAIL_DIR", default=str(data_dir / "mail"))),
+        # A stuck SMTP server fails the attempt (to be retried) instead of holding the worker.
+        "EMAIL_TIMEOUT": env.int("DJANGO_EMAIL_TIMEOUT", default=10),
+        "DEFAULT_FROM_EMAIL": env.str(
+            "DJANGO_DEFAULT_FROM_EMAIL", default="MediQueue <no-reply@mediqueue.localhost>"
+        ),
+        # The links in a notice (the booking's page, to see or cancel it) start with this.
+        "MEDIQUEUE_PUBLIC_URL": env.str("MEDIQUEUE_PUBLIC_URL", default="http://127.0.0.1:8000"),
+        # How long a patient's address is kept once their booking or entry is over.
+        "MEDIQUEUE_EMAIL_RETENTION_DAYS": env.int("MEDIQUEUE_EMAIL_RETENTION_DAYS", default=30),
+        # Attempts at sending one notice before it is marked FAILED (backoff 2, 4, 8… s).
+        "MEDIQUEUE_NOTICE_ATTEMPTS": env.int("MEDIQUEUE_NOTICE_ATTEMPTS", default=10),
+    }
+    email_url = env.str("EMAIL_URL", default="")
+    if email_url:
+        settings.update(env.email_url_config(email_url))
+    return settings
