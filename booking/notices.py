@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from procrastinate import exceptions as procrastinate_errors
 from procrastinate.contrib.django import app
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from booking.models import Booking, Notice, WaitlistEntry
 from booking.notice_mail import compose
@@ -52,7 +53,7 @@ def record(
 def defer_delivery(notice_id: int) -> bool:
     """Queue the delivery of one notice, unless a delivery of it is already queued; whether a
     job was queued. One lock per notice: two workers never send the same notice at once."""
-    lock = f"notice-{notice_id}"
+    lock = _lock(notice_id)
     try:
         with transaction.atomic():  # a savepoint: a refused job leaves the caller's block usable
             app.configure_task(DELIVER_TASK, lock=lock, queueing_lock=lock).defer(
@@ -61,6 +62,10 @@ def defer_delivery(notice_id: int) -> bool:
     except procrastinate_errors.AlreadyEnqueued:
         return False
     return True
+
+
+def _lock(notice_id: int) -> str:
+    return f"notice-{notice_id}"
 
 
 def deliver(notice_id: int, *, last_attempt: bool) -> None:
@@ -96,11 +101,17 @@ def _scrubbed(error: Exception, recipient: str) -> str:
 
 
 def requeue_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue a delivery for every PENDING notice that has none queued; how many were."""
+    """Queue a delivery for every PENDING notice that has no delivery queued or running (a
+    running one that stalled is retried by booking.tasks.retry_stalled_jobs); how many."""
+    live = set(
+        ProcrastinateJob.objects.filter(
+            task_name=DELIVER_TASK, status__in=["todo", "doing"]
+        ).values_list("lock", flat=True)
+    )
     stale = Notice.objects.filter(
         status=Notice.Status.PENDING, created_at__lt=timezone.now() - older_than
     ).values_list("pk", flat=True)
-    return sum(defer_delivery(notice_id) for notice_id in stale)
+    return sum(defer_delivery(pk) for pk in stale if _lock(pk) not in live)
 
 
 def erase_expired_addresses(*, now=None) -> int:

@@ -31,6 +31,8 @@ def mail_settings(env: environ.Env, *, data_dir: Path) -> dict:
         "MEDIQUEUE_EMAIL_RETENTION_DAYS": env.int("MEDIQUEUE_EMAIL_RETENTION_DAYS", default=30),
         # Attempts at sending one notice before it is marked FAILED (backoff 2, 4, 8… s).
         "MEDIQUEUE_NOTICE_ATTEMPTS": env.int("MEDIQUEUE_NOTICE_ATTEMPTS", default=10),
+        # A worker silent this long is taken for dead, and its jobs are run again.
+        "MEDIQUEUE_STALLED_WORKER_SECONDS": env.int("MEDIQUEUE_STALLED_WORKER_SECONDS", default=30),
     }
     email_url = env.str("EMAIL_URL", default="")
     if email_url:
