@@ -47,7 +47,7 @@ def deliver_notice(context: JobContext, notice_id: int) -> None:
     notices.deliver(notice_id, last_attempt=last)
 
 
-@app.periodic(cron="* * * * *")
+@app.periodic(cron="* * * * * */10")  # every ten seconds
 @app.task(
     name="booking.tasks.retry_stalled_jobs",
     queue="notices",

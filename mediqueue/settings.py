@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from mediqueue.logs import logging_settings
-from mediqueue.mail_settings import mail_settings
+from mediqueue.notice_settings import notice_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -138,8 +138,8 @@ MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", d
 # A benchmark-only URL (the bench's "framework floor"); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
 
-# Mail (Django's email framework) and the patients' notices: SMTP from EMAIL_URL, else files.
-globals().update(mail_settings(env, data_dir=DATA_DIR))
+# The patients' notices: mail through SMTP (EMAIL_URL) or into files, and their worker.
+globals().update(notice_settings(env, data_dir=DATA_DIR))
 
 # --- Shared state (mediqueue.ratelimit, mediqueue.shared_version) ---------------------------
 # With REDIS_URL the rate-limit counters and the listing's version live in Redis, shared by

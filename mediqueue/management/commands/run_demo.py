@@ -34,9 +34,20 @@ class Command(BaseCommand):
             + f"\n  API docs  {base}/api/docs"
             + f"\n  Admin     {base}/admin/   (credentials above)"
             + f"\n  Database  {database}"
+            + f"\n  Mail      {_where_mail_goes()}"
             + "\nPress Ctrl+C to stop. (make dev serves with DEBUG and autoreload instead.)\n"
         )
         self.stdout.flush()
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            # Plain HTTP on this machine: no TLS proxy in front to redirect to.
+            "DJANGO_SECURE_SSL_REDIRECT": os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "0"),
+        }
+        # The notices' worker beside the server: it sends what the outbox holds.
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"], cwd=settings.BASE_DIR, env=env
+        )
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -49,18 +60,23 @@ class Command(BaseCommand):
                 "mediqueue.wsgi:application",
             ],
             cwd=settings.BASE_DIR,
-            env={
-                **os.environ,
-                "DJANGO_DEBUG": "0",
-                # Plain HTTP on this machine: no TLS proxy in front to redirect to.
-                "DJANGO_SECURE_SSL_REDIRECT": os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "0"),
-            },
+            env=env,
         )
 
         def stop(signum, frame):
             server.send_signal(signal.SIGTERM)
+            worker.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        # Returning stops the embedded database too, once gunicorn is gone.
-        sys.exit(server.wait())
+        # Returning stops the embedded database too, once gunicorn and the worker are gone.
+        status = server.wait()
+        worker.send_signal(signal.SIGTERM)
+        worker.wait()
+        sys.exit(status)
+
+
+def _where_mail_goes() -> str:
+    if settings.EMAIL_BACKEND == "mediqueue.mail.MessageFileBackend":
+        return f"files in {settings.EMAIL_FILE_PATH} (EMAIL_URL=smtp://… to send)"
+    return f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"

@@ -1,5 +1,5 @@
-"""Where mail goes, from the environment: the settings of Django's email framework and of the
-patients' notices (booking.notices), merged into mediqueue.settings.
+"""The patients' notices, from the environment: Django's email framework, where mail goes, and
+the worker that sends it (procrastinate), merged into mediqueue.settings.
 
 - ``EMAIL_URL`` (``smtp://user:password@host:587``, ``smtp+tls://…``, ``smtp+ssl://…``): send
   through that SMTP server;
@@ -14,7 +14,7 @@ from pathlib import Path
 import environ
 
 
-def mail_settings(env: environ.Env, *, data_dir: Path) -> dict:
+def notice_settings(env: environ.Env, *, data_dir: Path) -> dict:
     settings = {
         "EMAIL_BACKEND": env.str(
             "DJANGO_EMAIL_BACKEND", default="mediqueue.mail.MessageFileBackend"
