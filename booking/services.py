@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -63,6 +63,7 @@ class BookingOutcome:
     booking: Booking
     slot: Slot
     changed: bool  # False for a cancel that found the booking already cancelled
+    promoted: list[Booking] = field(default_factory=list)  # the freed seat's new holder
 
 
 def book(
@@ -202,9 +203,9 @@ def cancel(*, reference: str) -> BookingOutcome:
             notices.record(Notice.Kind.BOOKING_CANCELLED, recipient=booking.email, booking=booking)
         # The freed seat goes to the earliest patient waiting, under the same lock: a seat is
         # never free while someone waits (I3).
-        waitlist.fill_free_seats(slot)
+        promoted = waitlist.fill_free_seats(slot)
         transaction.on_commit(slot_listing_changed)
-    return BookingOutcome(booking=booking, slot=slot, changed=True)
+    return BookingOutcome(booking=booking, slot=slot, changed=True, promoted=promoted)
 
 
 def _confirmed_booking(*, slot_id: int, user_id: str) -> Booking | None:
