@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 DELIVER_TASK = "booking.tasks.deliver_notice"
 
 
+class NoticeNotSentError(Exception):
+    """A delivery failed (to be retried); its message never carries the patient's address."""
+
+
 def record(
     kind: str,
     *,
@@ -83,12 +87,14 @@ def deliver(notice_id: int, *, last_attempt: bool) -> None:
     try:
         compose(notice).send()
     except Exception as error:
+        scrubbed = _scrubbed(error, notice.recipient)
         Notice.objects.filter(pk=notice_id).update(
             attempts=F("attempts") + 1,
-            last_error=_scrubbed(error, notice.recipient),
+            last_error=scrubbed,
             status=Notice.Status.FAILED if last_attempt else Notice.Status.PENDING,
         )
-        raise
+        # The worker logs a failed job's exception: only this scrubbed one, without its cause.
+        raise NoticeNotSentError(scrubbed) from None
     Notice.objects.filter(pk=notice_id).update(
         status=Notice.Status.SENT, sent_at=timezone.now(), attempts=F("attempts") + 1
     )

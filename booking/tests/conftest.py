@@ -107,24 +107,19 @@ def smtp_server(settings):
 
 
 @pytest.fixture
-def run_worker(transactional_db):
+def run_worker(transactional_db, monkeypatch):
     """``run_worker()``: a procrastinate worker on the test database, in this process, until
-    it has run every job that is due (time moves on for retries with ``make_jobs_due``)."""
+    it has run every job that is due (time moves on for retries with ``make_jobs_due``).
+    Without the periodic tasks: their deferrer holds a connection of Django's on a thread of
+    its own that would outlive the test's database (the subprocess test runs them)."""
     from procrastinate.contrib.django import app
 
     def run():
         worker_app = app.with_connector(app.connector.get_worker_connector())
+        monkeypatch.setattr(worker_app.periodic_registry, "periodic_tasks", {})
         worker_app.run_worker(
             queues=["notices"], wait=False, install_signal_handlers=False, listen_notify=False
         )
-        # The periodic deferrer's connection can outlive the worker (idle, its work done); it
-        # would keep the test database from being dropped.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND state = 'idle' AND query LIKE '%%procrastinate%%'"
-            )
 
     return run
 

@@ -80,12 +80,60 @@ def test_the_last_failed_attempt_marks_the_notice_failed_with_the_error(make_slo
     services.book(slot_id=slot.pk, user_id="ada", email="ada@example.org")
     notice = Notice.objects.get()
 
-    with pytest.raises(OSError):
+    with pytest.raises(notices.NoticeNotSentError) as failed:
         notices.deliver(notice.pk, last_attempt=True)
 
     notice.refresh_from_db()
     assert notice.status == Notice.Status.FAILED
     assert "ConnectionRefusedError" in notice.last_error
+    assert failed.value.__cause__ is None and failed.value.__suppress_context__
+
+
+def test_the_patient_s_address_never_reaches_the_error_nor_the_log(
+    make_slot, smtp_server, run_worker, caplog
+):
+    async def refuse(server, session, envelope, address, rcpt_options):
+        return f"550 No such user {address}"
+
+    smtp_server.handle_RCPT = refuse
+    slot = make_slot(seats=1)
+    services.book(slot_id=slot.pk, user_id="ada", email="ada@example.org")
+
+    run_worker()
+
+    notice = Notice.objects.get()
+    assert "SMTPRecipientsRefused" in notice.last_error
+    assert "ada@example.org" not in notice.last_error
+    ours = [r for r in caplog.records if not r.name.startswith("mail.log")]  # not the server's
+    assert ours and not any("ada@example.org" in caplog.handler.format(r) for r in ours)
+
+
+def test_addresses_are_erased_once_the_booking_is_over_and_the_retention_passed(
+    make_slot, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from booking.models import Booking
+
+    settings.MEDIQUEUE_EMAIL_RETENTION_DAYS = 30
+    slot = make_slot(seats=2)
+    over = services.book(slot_id=slot.pk, user_id="over", email="over@example.org")
+    services.book(slot_id=slot.pk, user_id="live", email="live@example.org")
+    services.cancel(reference=over.reference)
+    Notice.objects.update(status=Notice.Status.SENT)
+
+    assert notices.erase_expired_addresses() == 0  # cancelled today: kept for the retention
+    erased = notices.erase_expired_addresses(now=timezone.now() + timedelta(days=31))
+
+    assert erased == 1
+    assert Booking.objects.get(user_id="over").email == ""
+    assert Booking.objects.get(user_id="live").email == "live@example.org"
+    assert set(
+        Notice.objects.filter(booking__user_id="over").values_list("recipient", flat=True)
+    ) == {""}
+    assert not Notice.objects.filter(booking__user_id="live", recipient="").exists()
 
 
 def test_a_notice_whose_job_was_lost_is_queued_again(make_slot, smtp_server, run_worker):
