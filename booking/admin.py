@@ -145,16 +145,8 @@ def _promoted(slot: Slot):
     )
 
 
-@admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(AuditedAdmin):
-    """Read only: entries change through booking.waitlist, under the slot's lock."""
-
-    list_display = ["slot", "user_id", "status", "created_at", "closed_at"]
-    list_filter = ["status", "slot__doctor"]
-    list_select_related = ["slot__doctor"]
-    search_fields = ["user_id"]
-    readonly_fields = ["slot", "user_id", "status", "created_at", "closed_at", "booking"]
-    exclude = ["reference", "email"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows staff may read but never write: they change only through their services."""
 
     def has_add_permission(self, request):
         return False
@@ -166,8 +158,20 @@ class WaitlistEntryAdmin(AuditedAdmin):
         return False
 
 
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyAdmin):
+    """Read only: entries change through booking.waitlist, under the slot's lock."""
+
+    list_display = ["slot", "user_id", "status", "created_at", "closed_at"]
+    list_filter = ["status", "slot__doctor"]
+    list_select_related = ["slot__doctor"]
+    search_fields = ["user_id"]
+    readonly_fields = ["slot", "user_id", "status", "created_at", "closed_at", "booking"]
+    exclude = ["reference", "email"]
+
+
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(ReadOnlyAdmin):
     """The outbox: what was sent, what waits (PENDING: queued or retrying) and what failed, with
     the error. Read only; the address is not shown (personal data, kept only as needed)."""
 
@@ -182,12 +186,3 @@ class NoticeAdmin(admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, notice: Notice) -> str:
         return notice.last_error[:120]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -44,6 +44,20 @@ def slot_board(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
+    def book(slot: Slot, fields: dict) -> HttpResponse:
+        outcome = booking_services.book(
+            slot_id=slot.pk, user_id=fields["patient"], email=fields["email"]
+        )
+        messages.success(request, f"{booking_messages.BOOKED} Keep the reference below.")
+        return redirect("pages:booking", reference=outcome.booking.reference)
+
+    return slot_form_page(request, slot_id, show=_booking_form, act=book)
+
+
+def slot_form_page(request: HttpRequest, slot_id: int, *, show, act) -> HttpResponse:
+    """A patient's form about one slot (book it, join its waiting list): ``show(request, slot,
+    form, error=None)`` renders it, ``act(slot, fields)`` does what it asks once it is valid and
+    within the rate limits, and answers."""
     try:
         slot = slot_selectors.slot_get(slot_id=slot_id)
     except SlotNotFoundError as error:
@@ -51,29 +65,21 @@ def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
 
     form = BookingForm(request.POST or None)
     if request.method != "POST":
-        return _booking_form(request, slot, form)
+        return show(request, slot, form)
     valid = form.is_valid()
     try:
         throttles.check_booking(request, patient=form.cleaned_data.get("patient"))
     except MediQueueError as error:
         return error_page(request, error)
     if not valid:
-        return _booking_form(request, slot, form)
+        return show(request, slot, form)
     try:
-        outcome = booking_services.book(
-            slot_id=slot.pk,
-            user_id=form.cleaned_data["patient"],
-            email=form.cleaned_data["email"],
-        )
+        return act(slot, form.cleaned_data)
     except SlotNotFoundError as error:  # removed by the clinic since the form was shown
         return error_page(request, error)
     except MediQueueError as error:
         # Show the slot as it is now (it may just have filled up), with the reason.
-        current = slot_selectors.slot_get(slot_id=slot.pk)
-        return _booking_form(request, current, form, error=error)
-
-    messages.success(request, f"{booking_messages.BOOKED} Keep the reference below.")
-    return redirect("pages:booking", reference=outcome.booking.reference)
+        return show(request, slot_selectors.slot_get(slot_id=slot.pk), form, error=error)
 
 
 def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError | None = None):

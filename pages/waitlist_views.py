@@ -13,38 +13,20 @@ from booking.errors import SeatsAvailableError, SlotClosedError, WaitlistEntryNo
 from mediqueue.errors import MediQueueError
 from pages.forms import BookingForm
 from pages.mail import sent_mail
-from pages.views import error_page, with_error_headers
-from slots import selectors as slot_selectors
-from slots.errors import SlotNotFoundError
+from pages.views import error_page, slot_form_page, with_error_headers
 from slots.models import Slot
 
 
 @require_http_methods(["GET", "POST"])
 def join_waitlist(request: HttpRequest, slot_id: int) -> HttpResponse:
-    try:
-        slot = slot_selectors.slot_get(slot_id=slot_id)
-    except SlotNotFoundError as error:
-        return error_page(request, error)
-    form = BookingForm(request.POST or None)
-    if request.method != "POST":
-        return _join_form(request, slot, form)
-    valid = form.is_valid()
-    try:
-        throttles.check_booking(request, patient=form.cleaned_data.get("patient"))
-    except MediQueueError as error:
-        return error_page(request, error)
-    if not valid:
-        return _join_form(request, slot, form)
-    try:
+    def join(slot: Slot, fields: dict) -> HttpResponse:
         waiting = waitlist.waitlist_join(
-            slot_id=slot.pk, user_id=form.cleaned_data["patient"], email=form.cleaned_data["email"]
+            slot_id=slot.pk, user_id=fields["patient"], email=fields["email"]
         )
-    except SlotNotFoundError as error:
-        return error_page(request, error)
-    except MediQueueError as error:
-        return _join_form(request, slot_selectors.slot_get(slot_id=slot.pk), form, error=error)
-    messages.success(request, booking_messages.WAITING)
-    return redirect("pages:waitlist-entry", reference=waiting.entry.reference)
+        messages.success(request, booking_messages.WAITING)
+        return redirect("pages:waitlist-entry", reference=waiting.entry.reference)
+
+    return slot_form_page(request, slot_id, show=_join_form, act=join)
 
 
 def _join_form(request, slot: Slot, form: BookingForm, error: MediQueueError | None = None):
