@@ -94,11 +94,11 @@ def validated(
     optional: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> dict:
     """Each required field of ``data`` checked by its rule, and each ``optional`` one that is
-    there (absent or null, it is left out); every field's error at once (InvalidRequestError,
-    400 ``invalid`` with ``errors``), as a form would show them."""
+    there (null is refused, as for a required one); every field's error at once
+    (InvalidRequestError, 400 ``invalid`` with ``errors``), as a form would show them."""
     values, errors = {}, {}
     if optional:
-        given = {name: rule for name, rule in optional.items() if data.get(name) is not None}
+        given = {name: rule for name, rule in optional.items() if name in data}
         rules = {**rules, **given}
     for name, rule in rules.items():
         if name not in data:

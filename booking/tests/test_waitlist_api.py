@@ -83,6 +83,7 @@ class TestJoin:
             ({"userId": ""}, "userId"),
             ({"userId": "w1", "email": "not an address"}, "email"),
             ({"userId": "w1", "email": 12}, "email"),
+            ({"userId": "w1", "email": None}, "email"),
         ],
     )
     def test_bad_input_is_400_invalid_and_changes_nothing(
@@ -204,3 +205,17 @@ def test_a_booking_with_an_email_keeps_it_and_one_without_writes_no_notice(
     assert Booking.objects.get(user_id="b").email == ""
     assert [n.booking.user_id for n in Booking.objects.get(user_id="a").notices.all()] == ["a"]
     assert not Booking.objects.get(user_id="b").notices.exists()
+
+
+@pytest.mark.parametrize("email", ["not an address", None, 7, "a@" + "x" * 260 + ".org"])
+def test_a_booking_with_a_bad_email_is_400_and_books_nothing(
+    api_client, make_slot, post_json, assert_error, email
+):
+    slot = make_slot(seats=2)
+
+    response = post_json(
+        api_client, "/api/book", {"userId": "a", "slotId": slot.pk, "email": email}
+    )
+
+    assert "email" in assert_error(response, 400, "invalid")["errors"]
+    assert not Booking.objects.exists()
