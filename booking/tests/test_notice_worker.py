@@ -3,28 +3,15 @@ killed in the middle of a send: the notice still arrives, and the copy sent agai
 message (one Message-ID), so the patient sees one."""
 
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from booking import services
 from booking.models import Notice
-from loadtests.harness.environment import BASE_DIR
+from loadtests.harness import start_notice_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def start_worker(env, log_path):
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def wait_for(condition, seconds: float) -> bool:
@@ -48,7 +35,7 @@ def test_a_worker_killed_mid_send_leaves_one_visible_message(
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_server.port}", MEDIQUEUE_STALLED_WORKER_SECONDS="2"
     )
     log = tmp_path / "worker.log"
-    first = start_worker(env, log)
+    first = start_notice_worker(env, log)
     try:
         assert smtp_server.received.wait(60), log.read_text()
     finally:
@@ -57,7 +44,7 @@ def test_a_worker_killed_mid_send_leaves_one_visible_message(
     assert Notice.objects.get().status == Notice.Status.PENDING
     smtp_server.reply_after = 0
 
-    second = start_worker(env, log)
+    second = start_notice_worker(env, log)
     try:
         sent = wait_for(lambda: Notice.objects.get().status == Notice.Status.SENT, 60)
     finally:
