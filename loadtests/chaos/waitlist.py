@@ -52,7 +52,7 @@ def run_waitlist_phase(run: Run, log_path: Path) -> WaitlistVerdict:
             acknowledged, faults = _cancel_under_faults(run, references, worker)
             for reference in set(references) - acknowledged:
                 _ok(run, "POST", f"/api/bookings/{reference}/cancel", None)
-            _wait_until_sent(run)
+            _wait_until_sent(run, worker)
         finally:
             worker.stop()
         evidence = _evidence(run, slot_id, references, acknowledged, faults, inbox.received)
@@ -103,6 +103,12 @@ class _Worker:
         self.process.wait(10)
         self.process = start_notice_worker(self.env, self.log_path)
 
+    def keep_running(self) -> None:
+        """Start it again if it exited, as its supervisor would (systemd, the container
+        runtime): procrastinate's worker stops when it loses its database for too long."""
+        if self.process.poll() is not None:
+            self.process = start_notice_worker(self.env, self.log_path)
+
     def stop(self) -> None:
         stop(self.process)
 
@@ -131,11 +137,12 @@ class _Inbox:
         self.controller.stop()
 
 
-def _wait_until_sent(run: Run) -> None:
+def _wait_until_sent(run: Run, worker: _Worker) -> None:
     deadline = time.monotonic() + CATCH_UP_SECONDS
     while time.monotonic() < deadline and _query(
         run, "SELECT count(*) FROM booking_notice WHERE status = 'PENDING'"
     ) != [(0,)]:
+        worker.keep_running()
         time.sleep(1)
 
 

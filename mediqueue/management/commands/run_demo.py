@@ -2,6 +2,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from django.core.management import call_command
@@ -45,9 +46,7 @@ class Command(BaseCommand):
             "DJANGO_SECURE_SSL_REDIRECT": os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "0"),
         }
         # The notices' worker beside the server: it sends what the outbox holds.
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"], cwd=settings.BASE_DIR, env=env
-        )
+        worker = _NoticeWorker(env)
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -65,15 +64,39 @@ class Command(BaseCommand):
 
         def stop(signum, frame):
             server.send_signal(signal.SIGTERM)
-            worker.send_signal(signal.SIGTERM)
+            worker.stop()
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        while server.poll() is None:
+            worker.keep_running()
+            time.sleep(1)
         # Returning stops the embedded database too, once gunicorn and the worker are gone.
-        status = server.wait()
-        worker.send_signal(signal.SIGTERM)
-        worker.wait()
-        sys.exit(status)
+        worker.stop()
+        sys.exit(server.returncode)
+
+
+class _NoticeWorker:
+    """``manage.py procrastinate worker``, started again whenever it exits (it stops when it
+    loses its database for too long), until it is told to stop."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env, self.stopping = env, False
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        command = [sys.executable, "manage.py", "procrastinate", "worker"]
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, env=self.env)
+
+    def keep_running(self) -> None:
+        if not self.stopping and self.process.poll() is not None:
+            self.process = self._start()
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait()
 
 
 def _where_mail_goes() -> str:
