@@ -50,19 +50,24 @@ def record(
     notice = Notice.objects.create(
         kind=kind, recipient=recipient, booking=booking, waitlist_entry=waitlist_entry
     )
-    defer_delivery(notice.pk)
+    # A new notice has no job yet: no savepoint needed (this runs under the slot's lock).
+    _delivery(notice.pk).defer(notice_id=notice.pk)
     return notice
+
+
+def _delivery(notice_id: int):
+    """The delivery task of one notice: one lock per notice, so that two workers never send it
+    at once, and one queued job at most (its queueing lock)."""
+    lock = _lock(notice_id)
+    return app.configure_task(DELIVER_TASK, lock=lock, queueing_lock=lock)
 
 
 def defer_delivery(notice_id: int) -> bool:
     """Queue the delivery of one notice, unless a delivery of it is already queued; whether a
-    job was queued. One lock per notice: two workers never send the same notice at once."""
-    lock = _lock(notice_id)
+    job was queued."""
     try:
         with transaction.atomic():  # a savepoint: a refused job leaves the caller's block usable
-            app.configure_task(DELIVER_TASK, lock=lock, queueing_lock=lock).defer(
-                notice_id=notice_id
-            )
+            _delivery(notice_id).defer(notice_id=notice_id)
     except procrastinate_errors.AlreadyEnqueued:
         return False
     return True

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -73,11 +73,10 @@ def waitlist_join(*, slot_id: int, user_id: str, email: str = "") -> Waiting:
         slot = lock_slot(slot_id)
         if slot.has_started:
             raise SlotClosedError()
-        if Booking.objects.filter(
-            slot=slot, user_id=user_id, status=Booking.Status.CONFIRMED
-        ).exists():
+        holds, waits = _holds_or_waits(slot, user_id)
+        if holds:
             raise AlreadyBookedError()
-        if WaitlistEntry.objects.filter(slot=slot, user_id=user_id, status=Status.WAITING).exists():
+        if waits:
             raise AlreadyWaitingError()
         if not slot.is_full:
             raise SeatsAvailableError()
@@ -87,6 +86,28 @@ def waitlist_join(*, slot_id: int, user_id: str, email: str = "") -> Waiting:
             notices.record(Notice.Kind.WAITLIST_JOINED, recipient=email, waitlist_entry=entry)
         record_event("waitlist_joined", entry_id=entry.pk, slot_id=slot.pk, user_id=user_id)
     return Waiting(entry=entry, status=Status.WAITING, position=_position(entry))
+
+
+def _holds_or_waits(slot: Slot, user_id: str) -> tuple[bool, bool]:
+    """Whether the patient holds a seat of the slot, and whether they wait for one: one round
+    trip, under the slot's lock (every moment of it is a moment other joins wait)."""
+    row = (
+        Slot.objects.filter(pk=slot.pk)
+        .annotate(
+            holds=Exists(
+                Booking.objects.filter(
+                    slot=OuterRef("pk"), user_id=user_id, status=Booking.Status.CONFIRMED
+                )
+            ),
+            waits=Exists(
+                WaitlistEntry.objects.filter(
+                    slot=OuterRef("pk"), user_id=user_id, status=Status.WAITING
+                )
+            ),
+        )
+        .values_list("holds", "waits")
+    )
+    return row.get()
 
 
 def waitlist_leave(*, reference: str) -> Left:
