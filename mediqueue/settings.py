@@ -237,6 +237,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {"WaitlistStatusEnum": "booking.models.WaitlistEntry.Status"},
 }
 
 # Patients' browsers on other origins may read slots and book (the original React client
