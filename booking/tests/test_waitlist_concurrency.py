@@ -89,3 +89,18 @@ def test_50_cancels_racing_50_joins_and_50_bookings_hand_each_seat_to_one_waiter
     assert not confirmed.filter(user_id__startswith="holder-").exists()
     assert slot.booked_seats == len(promoted) + bookers == confirmed.count()
     assert slot.booked_seats == slot.total_seats or not waiting
+
+
+def test_control_cancels_that_do_not_promote_leave_seats_free_while_patients_wait(
+    make_full_slot, run_together, monkeypatch
+):
+    # The same scene with the promotion switched off: the check of I3 above can fail, and does.
+    monkeypatch.setattr(waitlist, "fill_free_seats", lambda slot: [])
+    slot, holders = make_full_slot(seats=10)
+    for n in range(10):
+        waitlist.waitlist_join(slot_id=slot.pk, user_id=f"waiter-{n}")
+
+    run_together([lambda r=r: services.cancel(reference=r) for r in holders])
+
+    assert {v.invariant for v in find_violations()} == {"I3"}
+    assert not WaitlistEntry.objects.filter(status=Status.BOOKED).exists()
