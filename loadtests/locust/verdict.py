@@ -90,20 +90,9 @@ def churn_verdict(
 ) -> Verdict:
     """Every answer was the one right answer, every user finished, and on every slot the seats
     the users believe they hold are exactly the seats the database counts."""
-    errors = sum(results.unexpected.values())
-    violations = []
-    if errors:
-        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
-    if results.finished_users != users:
-        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    errors, violations = _answered_right_and_finished(results, users)
     for slot in slots:
-        held = results.held.get(slot.slot_id, frozenset())
-        violations += _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
-        if slot.confirmed_references is not None and slot.confirmed_references != held:
-            violations.append(
-                f"slot {slot.slot_id}: the confirmed bookings in the database are not the ones "
-                "the users hold"
-            )
+        violations += _holding_disagreements(slot, results, seats)
     if invariants_hold is False:
         violations.append("check_bookings failed")
 
@@ -132,16 +121,9 @@ def waitlist_verdict(
     database's; promotions went to the earliest waiting (nobody still waiting joined before
     anyone promoted: nobody leaves in this scenario), each with one notice, each seen by its
     patient; check_bookings (I1-I5) passes."""
-    errors = sum(results.unexpected.values())
-    violations = []
-    if errors:
-        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
-    if results.finished_users != users:
-        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    errors, violations = _answered_right_and_finished(results, users)
+    violations += _holding_disagreements(slot, results, seats)
     held = results.held.get(slot.slot_id, frozenset())
-    violations += _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
-    if slot.confirmed_references is not None and slot.confirmed_references != held:
-        violations.append("the confirmed bookings in the database are not the ones users hold")
     if waitlist is None:
         violations.append("the waiting list could not be read (the run needs a database)")
     else:
@@ -193,6 +175,29 @@ def browse_verdict(*, users: int, results: RunResults) -> Verdict:
         f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
     )
     return Verdict(violations, summary)
+
+
+def _answered_right_and_finished(results: RunResults, users: int) -> tuple[int, list[str]]:
+    """The unexpected answers, and the violations they and the users who never finished make."""
+    errors = sum(results.unexpected.values())
+    violations = []
+    if errors:
+        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
+    if results.finished_users != users:
+        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    return errors, violations
+
+
+def _holding_disagreements(slot: SlotState, results: RunResults, seats: int) -> list[str]:
+    """Where the slot disagrees with the bookings the users believe they hold in it."""
+    held = results.held.get(slot.slot_id, frozenset())
+    found = _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
+    if slot.confirmed_references is not None and slot.confirmed_references != held:
+        found.append(
+            f"slot {slot.slot_id}: the confirmed bookings in the database are not the ones "
+            "the users hold"
+        )
+    return found
 
 
 def _slot_disagreements(slot: SlotState, *, expected_seats: int, expected_held: int) -> list[str]:
