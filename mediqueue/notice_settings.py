@@ -31,8 +31,16 @@ def notice_settings(env: environ.Env, *, data_dir: Path) -> dict:
         "MEDIQUEUE_EMAIL_RETENTION_DAYS": env.int("MEDIQUEUE_EMAIL_RETENTION_DAYS", default=30),
         # Attempts at sending one notice before it is marked FAILED (backoff 2, 4, 8… s).
         "MEDIQUEUE_NOTICE_ATTEMPTS": env.int("MEDIQUEUE_NOTICE_ATTEMPTS", default=10),
-        # A worker silent this long is taken for dead, and its jobs are run again.
-        "MEDIQUEUE_STALLED_WORKER_SECONDS": env.int("MEDIQUEUE_STALLED_WORKER_SECONDS", default=30),
+    }
+    # A worker silent this long is taken for dead, and its running jobs are run again
+    # (booking.tasks.retry_stalled_jobs); a live one beats three times as often, so it never
+    # looks dead, and drops the row of a job once it is done (the outbox is the record).
+    stalled = env.float("MEDIQUEUE_STALLED_WORKER_SECONDS", default=30)
+    settings["MEDIQUEUE_STALLED_WORKER_SECONDS"] = stalled
+    settings["PROCRASTINATE_WORKER_DEFAULTS"] = {
+        "update_heartbeat_interval": stalled / 3,
+        "stalled_worker_timeout": stalled,
+        "delete_jobs": "successful",
     }
     email_url = env.str("EMAIL_URL", default="")
     if email_url:
