@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
 from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 
 from booking import admin_pages, services
-from booking.models import Booking
+from booking.models import Booking, Notice, WaitlistEntry
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots.admin import SlotAdmin
@@ -19,6 +21,7 @@ class BookingAdmin(AuditedAdmin):
     list_select_related = ["slot__doctor"]
     search_fields = ["reference", "user_id"]
     readonly_fields = ["reference", "slot", "user_id", "status", "created_at", "cancelled_at"]
+    exclude = ["email"]  # personal data, for the notices only
     actions = ["cancel_bookings"]
 
     def has_add_permission(self, request):
@@ -40,6 +43,7 @@ class BookingAdmin(AuditedAdmin):
             if outcome.changed:
                 cancelled += 1
                 self.log_change(request, outcome.booking, "Cancelled through the admin action.")
+                log_promotions(self, request, outcome.promoted, "a booking was cancelled")
             else:
                 unchanged += 1
         self.message_user(
@@ -49,6 +53,14 @@ class BookingAdmin(AuditedAdmin):
         )
         for failure in failures:
             self.message_user(request, f"Not cancelled: {failure}", messages.ERROR)
+
+
+def log_promotions(model_admin, request, bookings, why: str) -> None:
+    """Each promotion into the admin log, as the addition of its booking, saying why."""
+    for booking in bookings:
+        model_admin.log_addition(
+            request, booking, f"Promoted from the waiting list: {why} (entry of {booking.user_id})."
+        )
 
 
 class BookingInline(admin.TabularInline):
@@ -73,6 +85,42 @@ admin.site.unregister(Slot)
 @admin.register(Slot)
 class SlotWithBookingsAdmin(SlotAdmin):
     inlines = [BookingInline]
+    readonly_fields = [*SlotAdmin.readonly_fields, "waiting_list"]
+
+    @admin.display(description="Waiting list, in join order")
+    def waiting_list(self, slot: Slot) -> str:
+        """Read only (entries change through booking.waitlist): who waits, in the order seats
+        go to them, then who was promoted, left or expired."""
+        entries = WaitlistEntry.objects.filter(slot=slot).order_by("id") if slot.pk else []
+        if not entries:
+            return "Nobody has joined."
+        return format_html(
+            '<ol class="waiting-list">{}</ol>',
+            format_html_join(
+                "",
+                '<li data-status="{}">{} — {} since {}</li>',
+                (
+                    (
+                        e.status,
+                        e.user_id,
+                        e.get_status_display(),
+                        localtime(e.closed_at or e.created_at),
+                    )
+                    for e in entries
+                ),
+            ),
+        )
+
+    def save_model(self, request, obj, form, change):
+        """Seats an admin adds go to the waiting list (booking.waitlist, through the signal
+        slots.services sends); each promotion is logged as this admin's."""
+        if not change:
+            super().save_model(request, obj, form, change)  # a new slot has nobody waiting
+            return
+        promoted_before = set(_promoted(obj))
+        super().save_model(request, obj, form, change)
+        new = Booking.objects.filter(pk__in=set(_promoted(obj)) - promoted_before)
+        log_promotions(self, request, new, "seats were added")
 
     def get_urls(self):
         page = self.admin_page
@@ -89,3 +137,52 @@ class SlotWithBookingsAdmin(SlotAdmin):
             ),
             *super().get_urls(),
         ]
+
+
+def _promoted(slot: Slot):
+    return WaitlistEntry.objects.filter(slot=slot, status=WaitlistEntry.Status.BOOKED).values_list(
+        "booking_id", flat=True
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows staff may read but never write: they change only through their services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyAdmin):
+    """Read only: entries change through booking.waitlist, under the slot's lock."""
+
+    list_display = ["slot", "user_id", "status", "created_at", "closed_at"]
+    list_filter = ["status", "slot__doctor"]
+    list_select_related = ["slot__doctor"]
+    search_fields = ["user_id"]
+    readonly_fields = ["slot", "user_id", "status", "created_at", "closed_at", "booking"]
+    exclude = ["reference", "email"]
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """The outbox: what was sent, what waits (PENDING: queued or retrying) and what failed, with
+    the error. Read only; the address is not shown (personal data, kept only as needed)."""
+
+    list_display = ["kind", "status", "attempts", "created_at", "sent_at", "short_error"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [
+        "kind", "status", "attempts", "last_error", "created_at", "sent_at", "booking",
+        "waitlist_entry",
+    ]  # fmt: skip
+    exclude = ["key", "recipient"]
+
+    @admin.display(description="Last error")
+    def short_error(self, notice: Notice) -> str:
+        return notice.last_error[:120]

@@ -23,6 +23,7 @@ from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
 
 BOOK_REQUEST_RULES = {"userId": validation.patient_id, "slotId": validation.whole_number}
+OPTIONAL_EMAIL = {"email": validation.email_address}
 
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -36,12 +37,12 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
         "gets the first answer again (header Idempotent-Replayed: true), for 24 hours."
     ),
 )
-_IDEMPOTENCY_ERRORS = {
+IDEMPOTENCY_ERRORS = {
     422: error("idempotency_mismatch: the key was used with a different request."),
 }
 
 
-def _respond(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
+def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
     header is sent."""
     raw_key = request.META.get("HTTP_IDEMPOTENCY_KEY")  # not .headers: that parses them all
@@ -81,8 +82,7 @@ class BookApi(LeanAPIView):
             201: BookingAnswerSerializer,
             400: error(
                 "invalid: missing, wrong type, empty or too long userId; bad slotId; bad "
-                "Idempotency-Key; "
-                "malformed JSON."
+                "email; bad Idempotency-Key; malformed JSON."
             ),
             404: error("slot_not_found"),
             415: error("unsupported_media_type: the body is not JSON."),
@@ -92,7 +92,7 @@ class BookApi(LeanAPIView):
                 "idempotency_in_progress."
             ),
             413: error("payload_too_large"),
-            **_IDEMPOTENCY_ERRORS,
+            **IDEMPOTENCY_ERRORS,
             429: error(
                 "throttled: too many requests from this client, or for this patient from this "
                 "client; see Retry-After."
@@ -113,22 +113,22 @@ class BookApi(LeanAPIView):
     def post(self, request: HttpRequest) -> HttpResponse:
         data = read_json_object(request)
         try:
-            fields = validation.validated(data, BOOK_REQUEST_RULES)
+            fields = validation.validated(data, BOOK_REQUEST_RULES, OPTIONAL_EMAIL)
         except InvalidRequestError:
             # An invalid request counts against its client's limit too (its patient unknown).
             throttles.check_booking(request, patient=None)
             raise
-        user_id, slot_id = fields["userId"], fields["slotId"]
+        user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
         limits = throttles.booking_limits(request, patient=user_id)
 
         def book() -> Answer:
             # The limits are counted with the booking, in its one round trip (or in Redis).
-            booked = services.book(slot_id=slot_id, user_id=user_id, limits=limits)
+            booked = services.book(slot_id=slot_id, user_id=user_id, email=email, limits=limits)
             body = booked_answer(message=messages.BOOKED, booked=booked)
             return Answer(status.HTTP_201_CREATED, body)
 
         scope = idempotency.key_scope("book", user_id)
-        return _respond(request, book, scope=scope, payload=data)
+        return respond_once(request, book, scope=scope, payload=data)
 
 
 class BookingDetailApi(LeanAPIView):
@@ -151,7 +151,7 @@ class BookingCancelApi(LeanAPIView):
             404: error("booking_not_found"),
             400: error("invalid: a malformed Idempotency-Key."),
             409: error("slot_closed (the slot already started) or idempotency_in_progress."),
-            **_IDEMPOTENCY_ERRORS,
+            **IDEMPOTENCY_ERRORS,
             429: error("throttled: too many requests from this client; see Retry-After."),
             503: error("busy"),
         },
@@ -168,4 +168,4 @@ class BookingCancelApi(LeanAPIView):
             return Answer(status.HTTP_200_OK, body)
 
         scope = idempotency.key_scope("cancel", reference)
-        return _respond(request, cancel, scope=scope, payload=None)
+        return respond_once(request, cancel, scope=scope, payload=None)

@@ -12,6 +12,10 @@ class BookingErrorCode(StrEnum):
     BOOKING_NOT_FOUND = "booking_not_found"
     IDEMPOTENCY_MISMATCH = "idempotency_mismatch"
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
+    SEATS_AVAILABLE = "seats_available"
+    ALREADY_WAITING = "already_waiting"
+    WAITLIST_ENTRY_NOT_FOUND = "waitlist_entry_not_found"
+    ALREADY_PROMOTED = "already_promoted"
 
 
 class SlotFullError(ConflictError):
@@ -38,6 +42,33 @@ class AlreadyBookedError(ConflictError):
 class BookingNotFoundError(NotFoundError):
     code = BookingErrorCode.BOOKING_NOT_FOUND
     default_message = "No booking with this reference exists."
+
+
+class SeatsAvailableError(ConflictError):
+    code = BookingErrorCode.SEATS_AVAILABLE
+    default_message = "This slot still has free seats: book one instead of joining the list."
+
+
+class AlreadyWaitingError(ConflictError):
+    """Like AlreadyBookedError, without the entry: its reference is the key to it."""
+
+    code = BookingErrorCode.ALREADY_WAITING
+    default_message = (
+        "You are already on this slot's waiting list. Your entry's reference is in the "
+        "confirmation you received."
+    )
+
+
+class WaitlistEntryNotFoundError(NotFoundError):
+    code = BookingErrorCode.WAITLIST_ENTRY_NOT_FOUND
+    default_message = "No waiting list entry with this reference exists."
+
+
+class AlreadyPromotedError(ConflictError):
+    code = BookingErrorCode.ALREADY_PROMOTED
+    default_message = (
+        "You already got a seat from the waiting list; cancel the booking to give it up."
+    )
 
 
 class IdempotencyMismatchError(MediQueueError):

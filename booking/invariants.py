@@ -2,12 +2,16 @@
 
 I1: a slot's booked_seats equals the number of its CONFIRMED bookings.
 I2: 0 <= booked_seats <= total_seats.
+I3: a slot that has not started and has a free seat has no WAITING entry.
+I4: promotions follow join order: no entry was promoted while an earlier one was waiting.
+I5: no patient both holds a seat of a slot and waits for one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from booking.models import Booking
@@ -35,7 +39,65 @@ class SlotViolation:
         return f"slot {self.slot_id}: " + "; ".join(problems)
 
 
-def find_violations() -> list[SlotViolation]:
+@dataclass(frozen=True)
+class WaitlistViolation:
+    slot_id: int
+    invariant: str
+    detail: str
+
+    def describe(self) -> str:
+        return f"slot {self.slot_id}: {self.detail} ({self.invariant})"
+
+
+def find_violations() -> list[SlotViolation | WaitlistViolation]:
+    """Every slot breaking I1 to I5."""
+    return find_seat_violations() + find_waitlist_violations()
+
+
+# An entry "was waiting when another was promoted" if it is still waiting, or stopped waiting
+# after that promotion (closed_at is the database's clock under the slot's lock, so the order
+# of these times is the order of the changes).
+_WAITLIST_CHECKS = {
+    "I3": """
+        SELECT s.id, count(*) || ' waiting while ' || (s.total_seats - s.booked_seats)
+                     || ' seat(s) are free'
+        FROM slots_slot s JOIN booking_waitlistentry w ON w.slot_id = s.id
+        WHERE w.status = 'WAITING' AND s.booked_seats < s.total_seats AND s.start_time > now()
+        GROUP BY s.id, s.total_seats, s.booked_seats
+    """,
+    "I4": """
+        SELECT promoted.slot_id, 'entry ' || promoted.id || ' was promoted while earlier entry '
+                                 || earlier.id || ' was waiting'
+        FROM booking_waitlistentry promoted
+        JOIN booking_waitlistentry earlier
+          ON earlier.slot_id = promoted.slot_id AND earlier.id < promoted.id
+        WHERE promoted.status = 'BOOKED'
+          AND (earlier.status = 'WAITING' OR earlier.closed_at > promoted.closed_at)
+    """,
+    "I5": """
+        SELECT w.slot_id, 'patient of entry ' || w.id || ' waits and holds booking ' || b.id
+        FROM booking_waitlistentry w
+        JOIN booking_booking b
+          ON b.slot_id = w.slot_id AND b.user_id = w.user_id AND b.status = 'CONFIRMED'
+        WHERE w.status = 'WAITING'
+    """,
+}
+
+
+def find_waitlist_violations() -> list[WaitlistViolation]:
+    """Every slot breaking I3, I4 or I5, each check in one snapshot of its own."""
+    violations = []
+    with connection.cursor() as cursor:
+        for invariant, query in _WAITLIST_CHECKS.items():
+            cursor.execute(query)
+            violations += [
+                WaitlistViolation(slot_id, invariant, detail)
+                for slot_id, detail in cursor.fetchall()
+            ]
+    return sorted(violations, key=lambda violation: (violation.slot_id, violation.invariant))
+
+
+def find_seat_violations() -> list[SlotViolation]:
     """Every slot breaking I1 or I2, read in one consistent snapshot."""
     rows = (
         Slot.objects.annotate(

@@ -32,6 +32,10 @@ class Booking(models.Model):
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.CONFIRMED)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Where the patient's notices go, when they gave an address: personal data, erased once the
+    # booking is over and the retention has passed (booking.notices.erase_expired_addresses).
+    # A database default, so that the booking statement need not name it when there is none.
+    email = models.EmailField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -74,3 +78,115 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.response_status}"
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a seat of a full slot. Join order is the id's order: ids are drawn
+    under the slot's lock (booking.waitlist), so they follow the order in which joins held it.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "WAITING", "Waiting"
+        BOOKED = "BOOKED", "Booked"  # promoted: ``booking`` is the seat it got
+        LEFT = "LEFT", "Left"
+        EXPIRED = "EXPIRED", "Expired"  # the slot started while the patient was waiting
+
+    reference = models.CharField(
+        max_length=32, unique=True, default=new_booking_reference, editable=False
+    )
+    slot = models.ForeignKey(
+        "slots.Slot", on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    user_id = models.CharField(max_length=64)
+    email = models.EmailField(blank=True, default="")
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the entry stopped waiting, by the database's clock read under the slot's lock: the
+    # order of these times is the order of the changes, which invariant I4 relies on.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    booking = models.OneToOneField(
+        Booking,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_entry",
+    )
+
+    class Meta:
+        ordering = ["slot_id", "id"]
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot", "user_id"],
+                condition=Q(status="WAITING"),
+                name="waitlist_one_waiting_per_patient_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["WAITING", "BOOKED", "LEFT", "EXPIRED"]),
+                name="waitlist_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="BOOKED", booking__isnull=False)
+                | (~Q(status="BOOKED") & Q(booking__isnull=True)),
+                name="waitlist_booked_has_booking",
+            ),
+        ]
+        indexes = [
+            # The queue itself: a slot's waiting entries in join order.
+            models.Index(
+                fields=["slot", "id"], condition=Q(status="WAITING"), name="waitlist_queue"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"waiting list entry {self.pk} ({self.status})"
+
+
+class Notice(models.Model):
+    """The transactional outbox: a notice to a patient, written in the same transaction as the
+    change it tells of, and sent by the worker (booking.tasks) afterwards, at least once. Its
+    ``key`` is the Message-ID's, so a notice sent twice (a worker killed between sending and
+    recording it) is the same message twice, which mail clients show once."""
+
+    class Kind(models.TextChoices):
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+        WAITLIST_JOINED = "waitlist_joined", "Joined the waiting list"
+        WAITLIST_PROMOTED = "waitlist_promoted", "Promoted from the waiting list"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"  # every retry failed; ``last_error`` says why
+
+    key = models.CharField(max_length=32, unique=True, default=new_booking_reference)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    recipient = models.EmailField(blank=True)  # erased with the booking's or entry's address
+    booking = models.ForeignKey(
+        Booking, on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
+    waitlist_entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
+    status = models.CharField(max_length=7, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="PENDING"), name="notice_pending"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(booking__isnull=False) | Q(waitlist_entry__isnull=False),
+                name="notice_is_about_something",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.status})"

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from booking import queries
+from booking import notices, queries, waitlist
 from booking.errors import (
     AlreadyBookedError,
     BookingNotFoundError,
     SlotClosedError,
     SlotFullError,
 )
-from booking.models import Booking, is_well_formed_reference, new_booking_reference
+from booking.models import Booking, Notice, is_well_formed_reference, new_booking_reference
 from mediqueue import metrics, ratelimit
 from mediqueue.audit import record_event
 from mediqueue.db import busy_on_lock_timeout, is_unique_violation
@@ -63,10 +63,16 @@ class BookingOutcome:
     booking: Booking
     slot: Slot
     changed: bool  # False for a cancel that found the booking already cancelled
+    promoted: list[Booking] = field(default_factory=list)  # the freed seat's new holder
 
 
 def book(
-    *, slot_id: int, user_id: str, limits: Sequence[Count] = (), attempts_left: int = 1
+    *,
+    slot_id: int,
+    user_id: str,
+    email: str = "",
+    limits: Sequence[Count] = (),
+    attempts_left: int = 1,
 ) -> Booked:
     """Give ``user_id`` one seat of the slot, counting the request's rate ``limits`` first.
 
@@ -76,6 +82,7 @@ def book(
     patient already holds a seat (AlreadyBookedError, which never carries the booking: its
     reference is the key to it). With the counters in PostgreSQL the booking statement counts
     the limits itself, in its one round trip; with Redis they are counted there first.
+    With an ``email``, the same statement also writes the confirmation notice to the outbox.
     """
     limits = list(limits)
     if limits and not ratelimit.counted_by_the_database():
@@ -90,6 +97,7 @@ def book(
                 reference=reference,
                 lock_timeout=slot_lock_timeout(),
                 counting=limits,
+                email=email,
             )
     except IntegrityError as error:
         if not is_unique_violation(error):
@@ -97,7 +105,9 @@ def book(
         # The partial unique index refused the insert: the same patient's other request took
         # their seat while this one waited for the lock. Nothing was committed.
         logger.info("concurrent repeat of a booking resolved by the unique index: %s", error)
-        return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
+        return _after_a_lock_wait(
+            slot_id=slot_id, user_id=user_id, email=email, attempts_left=attempts_left
+        )
     if limits:
         counted = ratelimit.counted_results(limits, seat.counted_hits, seat.counted_seconds_left)
         ratelimit.raise_if_exceeded(limits, counted)
@@ -105,9 +115,14 @@ def book(
         raise SlotNotFoundError()
     if not seat.taken:
         _refuse_as_the_snapshot_explains(seat)
-        return _after_a_lock_wait(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left)
+        return _after_a_lock_wait(
+            slot_id=slot_id, user_id=user_id, email=email, attempts_left=attempts_left
+        )
 
     transaction.on_commit(slot_listing_changed)
+    if seat.notice_id is not None:
+        notice_id = seat.notice_id
+        transaction.on_commit(lambda: notices.defer_delivery(notice_id))
     record_event(
         "booking_confirmed",
         booking_id=seat.booking_id,
@@ -130,7 +145,7 @@ def _refuse_as_the_snapshot_explains(seat: queries.TakeSeat) -> None:
         raise AlreadyBookedError()
 
 
-def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> Booked:
+def _after_a_lock_wait(*, slot_id: int, user_id: str, email: str, attempts_left: int) -> Booked:
     """Why no seat was taken, read afresh and decided in the same order as ``book``: the slot
     is gone, started (by the database's clock), full, or the patient's own concurrent request
     took their seat. When none of these holds, what the lock wait saw was undone since (a
@@ -151,7 +166,7 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, attempts_left: int) -> Boo
     if _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None:
         raise AlreadyBookedError()
     if attempts_left:
-        return book(slot_id=slot_id, user_id=user_id, attempts_left=attempts_left - 1)
+        return book(slot_id=slot_id, user_id=user_id, email=email, attempts_left=attempts_left - 1)
     raise SlotBusyError()
 
 
@@ -185,8 +200,13 @@ def cancel(*, reference: str) -> BookingOutcome:
             user_id=booking.user_id,
             booked_seats=slot.booked_seats,
         )
+        if booking.email:
+            notices.record(Notice.Kind.BOOKING_CANCELLED, recipient=booking.email, booking=booking)
+        # The freed seat goes to the earliest patient waiting, under the same lock: a seat is
+        # never free while someone waits (I3).
+        promoted = waitlist.fill_free_seats(slot)
         transaction.on_commit(slot_listing_changed)
-    return BookingOutcome(booking=booking, slot=slot, changed=True)
+    return BookingOutcome(booking=booking, slot=slot, changed=True, promoted=promoted)
 
 
 def _confirmed_booking(*, slot_id: int, user_id: str) -> Booking | None:

@@ -11,9 +11,10 @@
    production: Chromium counts 127.0.0.1 as a secure context and keeps Secure cookies there, so
    logging in and posting forms work as they would behind TLS, and error pages are the ones
    patients would really get.
-4. ``node --test`` in e2e/ (Playwright driving Debian's Chromium); screenshots in
+4. the notices' worker beside it (e2e/worker.log), writing mail to e2e/mail/ as make run does.
+5. ``node --test`` in e2e/ (Playwright driving Debian's Chromium); screenshots in
    e2e/screenshots/, the server's log (with its access log) in e2e/server.log.
-5. gunicorn stopped; the database dropped after a green run and kept after a red one.
+6. gunicorn and the worker stopped; the database dropped after a green run and kept after a red one.
 
 Run from the repository root: ``.venv/bin/python -m e2e.run``.
 """
@@ -35,6 +36,7 @@ from loadtests.harness import (
     free_ports,
     gunicorn,
     manage,
+    notice_worker,
     production_env,
     server_admin_url,
 )
@@ -42,6 +44,9 @@ from loadtests.harness import (
 E2E_DIR = Path(__file__).resolve().parent
 SCREENSHOTS = E2E_DIR / "screenshots"
 SERVER_LOG = E2E_DIR / "server.log"
+WORKER_LOG = E2E_DIR / "worker.log"
+# The notices, as make run writes them: one file per message, which the pages link to.
+MAIL_DIR = E2E_DIR / "mail"
 ADMIN_USERNAME = "e2e-admin"
 
 
@@ -54,6 +59,7 @@ def main() -> int:
         DJANGO_TIME_ZONE="UTC",
         MEDIQUEUE_NUM_PROXIES="0",
         GUNICORN_ACCESSLOG="-",
+        MEDIQUEUE_MAIL_DIR=str(MAIL_DIR),
     )
     password = secrets.token_urlsafe(16)
     prepare(env, password)
@@ -64,7 +70,13 @@ def main() -> int:
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
 
-    with gunicorn(env, port=port, workers=3, log_path=SERVER_LOG) as server:
+    for old in MAIL_DIR.glob("*.eml"):
+        old.unlink()
+
+    with (
+        gunicorn(env, port=port, workers=3, log_path=SERVER_LOG) as server,
+        notice_worker(env, log_path=WORKER_LOG),
+    ):
         print(
             f"== e2e: MediQueue on {server.base_url}, second origin on port {other_port}",
             flush=True,

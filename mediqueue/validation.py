@@ -11,6 +11,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from mediqueue.errors import InvalidRequestError
 
 MAX_DB_INTEGER = 2**63 - 1
@@ -58,6 +61,22 @@ def patient_id(value: Any) -> str:
     return value
 
 
+EMAIL_MAX_LENGTH = 254
+
+
+def email_address(value: Any) -> str:
+    """An address to send a patient's notices to (Django's own rule for an address)."""
+    if not isinstance(value, str):
+        raise FieldError("Must be a string.")
+    if len(value) > EMAIL_MAX_LENGTH:
+        raise FieldError(f"Must be at most {EMAIL_MAX_LENGTH} characters.")
+    try:
+        validate_email(value)
+    except ValidationError as error:
+        raise FieldError("Enter a valid email address.") from error
+    return value
+
+
 def whole_number(value: Any, *, min_value: int = 1, max_value: int = MAX_DB_INTEGER) -> int:
     """A JSON whole number: never a string, a bool, a float, or out of range."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -69,10 +88,18 @@ def whole_number(value: Any, *, min_value: int = 1, max_value: int = MAX_DB_INTE
     return value
 
 
-def validated(data: Mapping[str, Any], rules: Mapping[str, Callable[[Any], Any]]) -> dict:
-    """Each required field of ``data`` checked by its rule; every field's error at once
+def validated(
+    data: Mapping[str, Any],
+    rules: Mapping[str, Callable[[Any], Any]],
+    optional: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> dict:
+    """Each required field of ``data`` checked by its rule, and each ``optional`` one that is
+    there (null is refused, as for a required one); every field's error at once
     (InvalidRequestError, 400 ``invalid`` with ``errors``), as a form would show them."""
     values, errors = {}, {}
+    if optional:
+        given = {name: rule for name, rule in optional.items() if name in data}
+        rules = {**rules, **given}
     for name, rule in rules.items():
         if name not in data:
             errors[name] = [REQUIRED]

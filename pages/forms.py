@@ -30,6 +30,14 @@ class BookingForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "name", "maxlength": 64}),
     )
 
+    email = forms.EmailField(
+        label="Email (optional)",
+        required=False,
+        max_length=validation.EMAIL_MAX_LENGTH,
+        help_text="For your confirmation, with a calendar file, and any later news of it.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, label_suffix="", **kwargs)
 

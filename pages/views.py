@@ -17,6 +17,7 @@ from booking import throttles
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
 from mediqueue.errors import MediQueueError
 from pages.forms import BookingForm, SlotFilterForm
+from pages.mail import sent_mail
 from slots import selectors as slot_selectors
 from slots.errors import SlotNotFoundError
 from slots.models import Slot
@@ -43,32 +44,42 @@ def slot_board(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
+    def book(slot: Slot, fields: dict) -> HttpResponse:
+        outcome = booking_services.book(
+            slot_id=slot.pk, user_id=fields["patient"], email=fields["email"]
+        )
+        messages.success(request, f"{booking_messages.BOOKED} Keep the reference below.")
+        return redirect("pages:booking", reference=outcome.booking.reference)
+
+    return slot_form_page(request, slot_id, show=_booking_form, act=book)
+
+
+def slot_form_page(request: HttpRequest, slot_id: int, *, show, act) -> HttpResponse:
+    """A patient's form about one slot (book it, join its waiting list): ``show(request, slot,
+    form, error=None)`` renders it, ``act(slot, fields)`` does what it asks once it is valid and
+    within the rate limits, and answers."""
     try:
         slot = slot_selectors.slot_get(slot_id=slot_id)
     except SlotNotFoundError as error:
-        return _error_page(request, error)
+        return error_page(request, error)
 
     form = BookingForm(request.POST or None)
     if request.method != "POST":
-        return _booking_form(request, slot, form)
+        return show(request, slot, form)
     valid = form.is_valid()
     try:
         throttles.check_booking(request, patient=form.cleaned_data.get("patient"))
     except MediQueueError as error:
-        return _error_page(request, error)
+        return error_page(request, error)
     if not valid:
-        return _booking_form(request, slot, form)
+        return show(request, slot, form)
     try:
-        outcome = booking_services.book(slot_id=slot.pk, user_id=form.cleaned_data["patient"])
+        return act(slot, form.cleaned_data)
     except SlotNotFoundError as error:  # removed by the clinic since the form was shown
-        return _error_page(request, error)
+        return error_page(request, error)
     except MediQueueError as error:
         # Show the slot as it is now (it may just have filled up), with the reason.
-        current = slot_selectors.slot_get(slot_id=slot.pk)
-        return _booking_form(request, current, form, error=error)
-
-    messages.success(request, f"{booking_messages.BOOKED} Keep the reference below.")
-    return redirect("pages:booking", reference=outcome.booking.reference)
+        return show(request, slot_selectors.slot_get(slot_id=slot.pk), form, error=error)
 
 
 def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError | None = None):
@@ -85,7 +96,7 @@ def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError 
         {"slot": slot, "form": form, "error": error, "unavailable": unavailable},
         status=error.http_status if error else 200,
     )
-    return _with_error_headers(response, error) if error else response
+    return with_error_headers(response, error) if error else response
 
 
 @never_cache  # the reference in the URL is the key to the booking: keep the page out of caches
@@ -94,8 +105,12 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         booking = booking_selectors.booking_get(reference=reference)
     except BookingNotFoundError as error:
-        return _error_page(request, error)
-    return render(request, "pages/booking_detail.html", {"booking": booking, "slot": booking.slot})
+        return error_page(request, error)
+    return render(
+        request,
+        "pages/booking_detail.html",
+        {"booking": booking, "slot": booking.slot, "mail": sent_mail(booking.notices.all())},
+    )
 
 
 @never_cache
@@ -105,7 +120,7 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
         throttles.check_cancel(request)
         outcome = booking_services.cancel(reference=reference)
     except BookingNotFoundError as error:
-        return _error_page(request, error)
+        return error_page(request, error)
     except MediQueueError as error:
         booking = booking_selectors.booking_get(reference=reference)
         response = render(
@@ -114,7 +129,7 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
             {"booking": booking, "slot": booking.slot, "error": error},
             status=error.http_status,
         )
-        return _with_error_headers(response, error)
+        return with_error_headers(response, error)
 
     if outcome.changed:
         messages.success(request, booking_messages.CANCELLED)
@@ -123,12 +138,12 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect("pages:booking", reference=reference)
 
 
-def _error_page(request: HttpRequest, error: MediQueueError) -> HttpResponse:
+def error_page(request: HttpRequest, error: MediQueueError) -> HttpResponse:
     response = render(request, "pages/error.html", {"error": error}, status=error.http_status)
-    return _with_error_headers(response, error)
+    return with_error_headers(response, error)
 
 
-def _with_error_headers(response: HttpResponse, error: MediQueueError) -> HttpResponse:
+def with_error_headers(response: HttpResponse, error: MediQueueError) -> HttpResponse:
     for header, value in error.headers().items():
         response.headers[header] = value  # Retry-After when the slot is busy or when limited
     return response

@@ -22,6 +22,7 @@ from slots.errors import (
 from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 from slots.selectors import slot_listing_changed
+from slots.signals import seats_added
 
 # How far ahead a slot may start: a clinic plans months, not centuries, and a year-9999 start
 # would overflow the slot's end time.
@@ -106,9 +107,12 @@ def slot_update(
     with transaction.atomic():
         slot = lock_slot(slot_id)
         check_slot_change(slot, **change)
+        seats_before = slot.total_seats
         for field, value in change.items():
             setattr(slot, field, value)
         slot.save(update_fields=["doctor", "start_time", "duration_minutes", "total_seats"])
+        if slot.total_seats > seats_before:
+            seats_added.send(sender=Slot, slot=slot)
     transaction.on_commit(slot_listing_changed)
     return slot
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 
 import {
   admin,
+  api,
   baseURL,
   bookThroughApi,
   browserPerFile,
@@ -35,11 +36,21 @@ test('no page breaks the Content-Security-Policy', async () => {
   const doctor = await createDoctor('Dr. Policy', 'Security');
   const slot = await createSlot({ doctorId: doctor.id, startTime: daysAhead(45, 9), totalSeats: 3 });
   const { booking } = await bookThroughApi(slot.id, 'csp-patient');
+  const full = await createSlot({ doctorId: doctor.id, startTime: daysAhead(45, 10), totalSeats: 1 });
+  await bookThroughApi(full.id, 'csp-holder');
+  const { entry } = await api('POST', `/api/slots/${full.id}/waitlist`, { userId: 'csp-waiter' }, { token: null });
   const context = await browser().newContext({ viewport: { width: 1280, height: 900 } });
   await context.addInitScript(recordViolations);
   const page = await context.newPage();
 
-  const patientPages = ['/', `/slots/${slot.id}/book`, `/bookings/${booking.reference}`, '/api/docs'];
+  const patientPages = [
+    '/',
+    `/slots/${slot.id}/book`,
+    `/bookings/${booking.reference}`,
+    `/slots/${full.id}/waitlist`,
+    `/waitlist/${entry.reference}`,
+    '/api/docs',
+  ];
   for (const path of patientPages) {
     assert.deepEqual(await violationsOn(page, `${baseURL}${path}`), [], path);
   }
@@ -56,6 +67,9 @@ test('no page breaks the Content-Security-Policy', async () => {
     '/admin/slots/slot/overview/',
     '/admin/slots/slot/generate/',
     '/admin/booking/booking/',
+    `/admin/slots/slot/${full.id}/change/`,
+    '/admin/booking/waitlistentry/',
+    '/admin/booking/notice/',
   ];
   for (const path of adminPages) {
     assert.deepEqual(await violationsOn(page, `${baseURL}${path}`), [], path);

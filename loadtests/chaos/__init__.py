@@ -13,6 +13,10 @@ production mode on 127.0.0.1, and runs each scenario against it:
                       it again with crash recovery: while idle, then twice during a flash crowd
   client-disconnects  beside a flash crowd, clients that send a booking and hang up before the
                       answer (FIN or reset), send half a request, or time out after milliseconds
+  waitlist            a full slot's holders all cancel, handing their seats to its waiting list,
+                      while a gunicorn worker and (twice) the notices' worker are killed and
+                      PostgreSQL restarts: every promotion in join order, every notice sent, one
+                      Message-ID each at the SMTP server (loadtests/chaos/waitlist.py)
 
 The flash crowd: every client books for a patient id never used before; a new wave of a few
 small slots opens every couple of seconds, so that seats are being sold out whenever a fault

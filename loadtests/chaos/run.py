@@ -17,9 +17,11 @@ from loadtests.chaos.play import run_scenario
 from loadtests.chaos.postgres import ThrowawayCluster
 from loadtests.chaos.scenarios import SCENARIOS, Run
 from loadtests.chaos.verdict import Verdict
+from loadtests.chaos.waitlist import run_waitlist_phase
 from loadtests.harness import BASE_DIR, CHAOS_PORTS, free_port, gunicorn, manage, production_env
 
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
+WAITLIST = "waitlist"  # the waiting-list phase, after the scenarios (loadtests.chaos.waitlist)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -28,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=chaos.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    names = [s.name for s in SCENARIOS]
+    names = [s.name for s in SCENARIOS] + [WAITLIST]
     parser.add_argument(
         "--only", action="append", choices=names, help="run this scenario (repeatable)"
     )
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl+C, so the cluster and the service are stopped either way.
     signal.signal(signal.SIGTERM, _interrupt)
     scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only]
+    phases = len(scenarios) + (1 if not args.only or WAITLIST in args.only else 0)
     REPORTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
     log_path = REPORTS_DIR / f"chaos-{stamp}-gunicorn.log"
@@ -72,11 +75,15 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = run_scenario(run, scenario)
                 verdicts.append(verdict)
                 print(verdict.line(), flush=True)
+            if phases > len(scenarios):
+                worker_log = REPORTS_DIR / f"chaos-{stamp}-worker.log"
+                verdicts.append(run_waitlist_phase(run, worker_log))
+                print(verdicts[-1].line(), flush=True)
     except KeyboardInterrupt:
         print("chaos: interrupted", file=sys.stderr)
         return 130
     finally:
-        if not all(v.passed for v in verdicts) or len(verdicts) < len(scenarios):
+        if not all(v.passed for v in verdicts) or len(verdicts) < phases:
             _keep_database_log(cluster, REPORTS_DIR / f"chaos-{stamp}-postgres.log")
         cluster.stop_and_delete()
 

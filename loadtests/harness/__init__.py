@@ -25,6 +25,8 @@ change of settings lands once. Its pieces, each importable from here:
     wait_until_answering(url, *, process, log_path, seconds), answering_within(...),
         stop(process, *, sig, seconds, group)                                 processes.py
     post_book(base_url, user_id, slot_id, *, address=None) -> (status, code)  client.py
+    notice_worker(env, *, log_path), start_notice_worker(env, log_path)       worker.py
+        the notices' worker (manage.py procrastinate worker) beside the service.
 
 Not imported here, so that ``python -m loadtests.harness.nginx`` runs it cleanly:
     loadtests.harness.nginx.nginx_proxy(upstreams, *, listen_port, log_dir=None, **settings)
@@ -67,6 +69,7 @@ from loadtests.harness.ports import (
 )
 from loadtests.harness.processes import answering_within, stop, wait_until_answering
 from loadtests.harness.service import Gunicorn, gunicorn
+from loadtests.harness.worker import notice_worker, start_notice_worker
 
 __all__ = [
     "BASE_DIR",
@@ -86,11 +89,13 @@ __all__ = [
     "free_ports",
     "gunicorn",
     "manage",
+    "notice_worker",
     "patient_address",
     "ports_for_tests",
     "post_book",
     "production_env",
     "server_admin_url",
+    "start_notice_worker",
     "stop",
     "wait_until_answering",
     "with_database",

@@ -61,3 +61,29 @@ def read_slots(slot_ids: list[int]) -> list[SlotState]:
             )
         )
     return states
+
+
+@dataclass(frozen=True)
+class WaitlistState:
+    """A slot's waiting list as read back after a run: each entry's status, in join order, and
+    the promotion notices in the outbox."""
+
+    statuses: tuple[str, ...]
+    promotion_notices: int
+
+    @property
+    def promoted(self) -> int:
+        return self.statuses.count("BOOKED")
+
+
+def read_waitlist(slot_id: int) -> WaitlistState:
+    from booking.models import Notice, WaitlistEntry
+
+    entries = WaitlistEntry.objects.filter(slot_id=slot_id).order_by("id")
+    notices = Notice.objects.filter(
+        kind=Notice.Kind.WAITLIST_PROMOTED, waitlist_entry__slot_id=slot_id
+    )
+    return WaitlistState(
+        statuses=tuple(entries.values_list("status", flat=True)),
+        promotion_notices=notices.count(),
+    )

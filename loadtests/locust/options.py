@@ -28,6 +28,7 @@ class Scenario:
     spawn_seconds: float  # every user has started within this long
     seconds: float  # how long churn and browsing go on; the flash crowd ends when all answered
     finishes_itself: bool  # users stop on their own, so Locust can quit as soon as all have
+    locustfile: str = "locustfile.py"  # beside this module
 
 
 SCENARIOS = {
@@ -36,6 +37,18 @@ SCENARIOS = {
     # in) are frequent, few enough that the slots stay contended and answer slot_full often.
     "churn": Scenario("churn", "ChurnPatient", 500, 100, 5, 5, 60, finishes_itself=True),
     "browse": Scenario("browse", "BrowsingPatient", 100, 20, 5, 5, 30, finishes_itself=False),
+    # 50 seats for 300 patients: 250 join the list, and the holders' cancels promote them.
+    "waitlist": Scenario(
+        "waitlist",
+        "WaitlistPatient",
+        300,
+        50,
+        1,
+        2,
+        30,
+        finishes_itself=True,
+        locustfile="waitlist_locustfile.py",
+    ),
 }
 
 
@@ -48,7 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "exactly SEATS get 201, the rest 409 slot_full, and the database agrees. "
             "churn: USERS patients book, look up and cancel at random across SLOTS slots for "
             "SECONDS; what they hold must be what the database holds. "
-            "browse: USERS patients list and open slots for SECONDS; every answer must be 200."
+            "browse: USERS patients list and open slots for SECONDS; every answer must be 200. "
+            "waitlist: USERS patients fill one slot of SEATS seats, the losers join its waiting "
+            "list, holders cancel at random for SECONDS; promotions follow join order, one "
+            "notice each, and the database agrees with what the patients hold."
         ),
         epilog=(
             "Without --host the runner serves MediQueue itself with mediqueue/gunicorn.conf.py "
@@ -91,7 +107,7 @@ def scenario_from(options: argparse.Namespace) -> Scenario:
         for name in ("users", "seats", "slots", "seconds", "spawn_seconds")
         if (value := getattr(options, name)) is not None
     }
-    if base.name == "flash":
+    if base.name in ("flash", "waitlist"):
         overrides["slots"] = 1  # one target slot is the point of a flash crowd
     return replace(base, **overrides)
 
@@ -135,4 +151,5 @@ def locust_run(
         run_tag=f"{paths.prefix.name}-{secrets.token_hex(3)}",
         churn_seconds=scenario.seconds,
         quit_when_done=scenario.finishes_itself,
+        locustfile=Path(__file__).resolve().parent / scenario.locustfile,
     )

@@ -24,6 +24,7 @@ class LocustRun:
     run_tag: str
     churn_seconds: float = 60
     quit_when_done: bool = True
+    locustfile: Path = LOCUSTFILE
 
     def command(self) -> list[str]:
         command = [
@@ -31,7 +32,7 @@ class LocustRun:
             "-m",
             "locust",
             "-f",
-            str(LOCUSTFILE),
+            str(self.locustfile),
             "--headless",
             "--only-summary",
             "--users",

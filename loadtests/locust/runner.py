@@ -26,13 +26,25 @@ from loadtests.harness import (
     production_env,
 )
 from loadtests.harness.in_process import check_bookings, migrate, setup_django
-from loadtests.harness.slots import SlotState, create_slots, read_slots
+from loadtests.harness.slots import (
+    SlotState,
+    WaitlistState,
+    create_slots,
+    read_slots,
+    read_waitlist,
+)
 from loadtests.locust.admin_api import AdminApi, AdminApiError
 from loadtests.locust.chart import write_status_chart
 from loadtests.locust.options import ReportPaths, Scenario, locust_run, parse_args, scenario_from
 from loadtests.locust.process import LocustRun, run_locust
 from loadtests.locust.results import load_results
-from loadtests.locust.verdict import Verdict, browse_verdict, churn_verdict, flash_crowd_verdict
+from loadtests.locust.verdict import (
+    Verdict,
+    browse_verdict,
+    churn_verdict,
+    flash_crowd_verdict,
+    waitlist_verdict,
+)
 
 
 class SetupError(RuntimeError):
@@ -47,10 +59,11 @@ class Store:
     read_slots: Callable[[list[int]], list[SlotState]]
     check_bookings: Callable[[], tuple[bool, str]] | None  # None: no database to check
     description: str
+    read_waitlist: Callable[[int], WaitlistState] | None = None  # None: no database to read
 
 
 def database_store(description: str) -> Store:
-    return Store(create_slots, read_slots, check_bookings, description)
+    return Store(create_slots, read_slots, check_bookings, description, read_waitlist)
 
 
 def open_store(options: argparse.Namespace) -> Store:
@@ -84,7 +97,9 @@ def serve(options: argparse.Namespace, log_path: Path) -> Iterator[str]:
         yield server.base_url
 
 
-def judge(scenario: Scenario, results, slots: list[SlotState], invariants_hold) -> Verdict:
+def judge(
+    scenario: Scenario, results, slots: list[SlotState], invariants_hold, store: Store
+) -> Verdict:
     if scenario.name == "flash":
         return flash_crowd_verdict(
             users=scenario.users,
@@ -99,6 +114,15 @@ def judge(scenario: Scenario, results, slots: list[SlotState], invariants_hold) 
             seats=scenario.seats,
             results=results,
             slots=slots,
+            invariants_hold=invariants_hold,
+        )
+    if scenario.name == "waitlist":
+        return waitlist_verdict(
+            users=scenario.users,
+            seats=scenario.seats,
+            results=results,
+            slot=slots[0],
+            waitlist=store.read_waitlist(slots[0].slot_id) if store.read_waitlist else None,
             invariants_hold=invariants_hold,
         )
     return browse_verdict(users=scenario.users, results=results)
@@ -133,7 +157,7 @@ def run(scenario: Scenario, options: argparse.Namespace, paths: ReportPaths) -> 
         say(f"slots {slot_ids} not found where they were checked ({store.description}): is")
         say("DATABASE_URL the database of the server under test?")
         return 1
-    verdict = judge(scenario, results, slots, check_invariants(store))
+    verdict = judge(scenario, results, slots, check_invariants(store), store)
     print_reports(scenario, options, paths, results, verdict)
     say(f"took {time.monotonic() - started:.1f} s")
     for violation in verdict.violations:

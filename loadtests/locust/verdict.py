@@ -9,12 +9,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loadtests.harness.slots import SlotState
+from loadtests.harness.slots import SlotState, WaitlistState
 from loadtests.locust.results import RunResults
 
 BOOKED = "book 201 CONFIRMED"
 FULL = "book 409 slot_full"
 CANCELLED = "cancel 200 CANCELLED"
+JOINED = "join 201 WAITING"
+SEEN_PROMOTED = "watch 200 BOOKED"
 
 
 @dataclass(frozen=True)
@@ -88,20 +90,9 @@ def churn_verdict(
 ) -> Verdict:
     """Every answer was the one right answer, every user finished, and on every slot the seats
     the users believe they hold are exactly the seats the database counts."""
-    errors = sum(results.unexpected.values())
-    violations = []
-    if errors:
-        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
-    if results.finished_users != users:
-        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    errors, violations = _answered_right_and_finished(results, users)
     for slot in slots:
-        held = results.held.get(slot.slot_id, frozenset())
-        violations += _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
-        if slot.confirmed_references is not None and slot.confirmed_references != held:
-            violations.append(
-                f"slot {slot.slot_id}: the confirmed bookings in the database are not the ones "
-                "the users hold"
-            )
+        violations += _holding_disagreements(slot, results, seats)
     if invariants_hold is False:
         violations.append("check_bookings failed")
 
@@ -115,6 +106,58 @@ def churn_verdict(
         f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
     )
     return Verdict(violations, summary)
+
+
+def waitlist_verdict(
+    *,
+    users: int,
+    seats: int,
+    results: RunResults,
+    slot: SlotState,
+    waitlist: WaitlistState | None,
+    invariants_hold: bool | None,
+) -> Verdict:
+    """Every answer the right one, every user finished; the seats the users hold are the
+    database's; promotions went to the earliest waiting (nobody still waiting joined before
+    anyone promoted: nobody leaves in this scenario), each with one notice, each seen by its
+    patient; check_bookings (I1-I5) passes."""
+    errors, violations = _answered_right_and_finished(results, users)
+    violations += _holding_disagreements(slot, results, seats)
+    held = results.held.get(slot.slot_id, frozenset())
+    if waitlist is None:
+        violations.append("the waiting list could not be read (the run needs a database)")
+    else:
+        violations += _waitlist_disagreements(waitlist, seen_promoted=results.count(SEEN_PROMOTED))
+    if invariants_hold is False:
+        violations.append("check_bookings failed (I1-I5)")
+
+    latencies = results.latencies_ms.get("book", []) + results.latencies_ms.get("join", [])
+    promoted = waitlist.promoted if waitlist else 0
+    summary = (
+        f"waitlist: users={users} seats={seats} booked={results.count(BOOKED)} "
+        f"joined={results.count(JOINED)} cancelled={results.count(CANCELLED)} "
+        f"promoted={promoted} promotion_notices={waitlist.promotion_notices if waitlist else 0} "
+        f"still_waiting={waitlist.statuses.count('WAITING') if waitlist else 0} "
+        f"held={len(held)} db_held={slot.booked_seats} errors={errors} "
+        f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
+    )
+    return Verdict(violations, summary)
+
+
+def _waitlist_disagreements(waitlist: WaitlistState, *, seen_promoted: int) -> list[str]:
+    found = []
+    statuses = list(waitlist.statuses)
+    if statuses != sorted(statuses, key=lambda status: status != "BOOKED"):
+        found.append("an entry was promoted while an earlier one was still waiting")
+    if not set(statuses) <= {"BOOKED", "WAITING"}:
+        found.append(f"entries left or expired in a run where nobody does: {set(statuses)}")
+    if waitlist.promotion_notices != waitlist.promoted:
+        found.append(
+            f"{waitlist.promotion_notices} promotion notices for {waitlist.promoted} promotions"
+        )
+    if seen_promoted != waitlist.promoted:
+        found.append(f"{seen_promoted} patients saw their promotion, {waitlist.promoted} happened")
+    return found
 
 
 def browse_verdict(*, users: int, results: RunResults) -> Verdict:
@@ -132,6 +175,29 @@ def browse_verdict(*, users: int, results: RunResults) -> Verdict:
         f"p50_ms={percentile_ms(latencies, 50)} p99_ms={percentile_ms(latencies, 99)}"
     )
     return Verdict(violations, summary)
+
+
+def _answered_right_and_finished(results: RunResults, users: int) -> tuple[int, list[str]]:
+    """The unexpected answers, and the violations they and the users who never finished make."""
+    errors = sum(results.unexpected.values())
+    violations = []
+    if errors:
+        violations.append(f"errors={errors}: {_describe_errors(results, unanswered=0)}")
+    if results.finished_users != users:
+        violations.append(f"only {results.finished_users} of {users} users finished in time")
+    return errors, violations
+
+
+def _holding_disagreements(slot: SlotState, results: RunResults, seats: int) -> list[str]:
+    """Where the slot disagrees with the bookings the users believe they hold in it."""
+    held = results.held.get(slot.slot_id, frozenset())
+    found = _slot_disagreements(slot, expected_seats=seats, expected_held=len(held))
+    if slot.confirmed_references is not None and slot.confirmed_references != held:
+        found.append(
+            f"slot {slot.slot_id}: the confirmed bookings in the database are not the ones "
+            "the users hold"
+        )
+    return found
 
 
 def _slot_disagreements(slot: SlotState, *, expected_seats: int, expected_held: int) -> list[str]:

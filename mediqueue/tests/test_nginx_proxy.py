@@ -118,16 +118,28 @@ def test_nginx_logs_no_booking_reference(proxied, make_slot):
         proxy_url, "POST", "/api/book", body=body, headers={"Content-Type": "application/json"}
     )
     reference = booked["booking"]["reference"]
+    full = make_slot(seats=1)
+    for patient in ("holder", "waiter"):
+        body = json.dumps({"userId": patient, "slotId": full.pk}).encode()
+        path = "/api/book" if patient == "holder" else f"/api/slots/{full.pk}/waitlist"
+        _, _, answer = request(
+            proxy_url, "POST", path, body=body, headers={"Content-Type": "application/json"}
+        )
+    entry = answer["entry"]["reference"]
 
     assert request(proxy_url, "GET", f"/api/bookings/{reference}")[0] == 200
     assert request(proxy_url, "POST", f"/api/bookings/{reference}/cancel")[0] == 200
     assert request(proxy_url, "GET", f"/bookings/{reference}?from=mail")[0] == 200
+    assert request(proxy_url, "GET", f"/api/waitlist/{entry}")[0] == 200
+    assert request(proxy_url, "GET", f"/waitlist/{entry}")[0] == 200
 
-    log = _wait_for_lines(nginx_logs / "nginx-access.log", "[reference]", count=3)
-    assert reference not in log
+    log = _wait_for_lines(nginx_logs / "nginx-access.log", "[reference]", count=5)
+    assert reference not in log and entry not in log
     assert "GET /api/bookings/[reference] HTTP/1.1" in log
     assert "POST /api/bookings/[reference]/cancel HTTP/1.1" in log
     assert "GET /bookings/[reference]?from=mail HTTP/1.1" in log
+    assert "GET /api/waitlist/[reference] HTTP/1.1" in log
+    assert "GET /waitlist/[reference] HTTP/1.1" in log
 
 
 def _wait_for_lines(path, marker: str, *, count: int) -> str:

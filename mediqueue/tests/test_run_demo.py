@@ -1,10 +1,12 @@
 """make run: the demo served as patients get it (production settings, DEBUG off), and the
 admin's password shown once only."""
 
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -44,15 +46,42 @@ def test_make_run_serves_with_debug_off(tmp_path, live_database_url):
         page = missing.value.read().decode()
         with urllib.request.urlopen(f"{base_url}/", timeout=10) as board:
             board_page = board.read().decode()
+        booked = _book_with_an_email(base_url)
+        # The worker run_demo started beside gunicorn sends the confirmation, into a file.
+        mail = wait_for_files(tmp_path / "mail", seconds=60)
     finally:
         stop(demo)
     output = demo.stdout.read()
+
+    assert booked["booking"]["reference"] in mail[0].read_text()
 
     assert missing.value.code == 404
     assert "URLconf" not in page and "Django tried these URL patterns" not in page
     assert "Dr. Amara Okafor" in board_page  # demo data, served with the collected static files
     assert "production settings, DEBUG off" in output
     assert re.search(r"with password \S+", output)
+
+
+def _book_with_an_email(base_url: str) -> dict:
+    with urllib.request.urlopen(f"{base_url}/api/slots?available=true", timeout=10) as listing:
+        slot_id = json.load(listing)[0]["id"]
+    request = urllib.request.Request(
+        f"{base_url}/api/book",
+        data=json.dumps({"userId": "demo-1", "slotId": slot_id, "email": "d@example.org"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def wait_for_files(directory, *, seconds: float) -> list:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        files = sorted(directory.glob("*.eml")) if directory.exists() else []
+        if files:
+            return files
+        time.sleep(0.2)
+    raise AssertionError(f"no mail in {directory} after {seconds} s")
 
 
 def test_the_admin_password_is_shown_once_then_only_where_it_is_kept(tmp_path, monkeypatch):

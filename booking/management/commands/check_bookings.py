@@ -7,7 +7,9 @@ from slots.models import Slot
 class Command(BaseCommand):
     help = (
         "Verify the booking invariants on every slot: booked_seats equals the confirmed "
-        "bookings (I1) and stays within 0..total_seats (I2). Exits non-zero naming each bad slot."
+        "bookings (I1) and stays within 0..total_seats (I2); no one waits while a seat is free "
+        "(I3); promotions follow join order (I4); no one both holds a seat and waits (I5). "
+        "Exits non-zero naming each bad slot."
     )
 
     def handle(self, *args, **options):

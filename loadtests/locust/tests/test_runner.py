@@ -63,3 +63,16 @@ def test_browsing_runs_for_its_duration_instead_of_quitting_early():
     assert "--quit-when-done" not in command
     assert command[command.index("--run-time") + 1] == "16s"
     assert command[-1] == "BrowsingPatient"
+
+
+def test_the_waitlist_crowd_runs_its_own_locustfile_on_one_slot():
+    options = parse_args(["--scenario", "waitlist", "--slots", "3"])
+    scenario = scenario_from(options)
+    paths = ReportPaths(Path("/reports/waitlist-1"))
+
+    command = locust_run(scenario, options, "http://h", [5], paths).command()
+
+    assert (scenario.users, scenario.seats, scenario.slots) == (300, 50, 1)
+    assert command[command.index("-f") + 1] == str(LOCUSTFILE.with_name("waitlist_locustfile.py"))
+    assert command[-1] == "WaitlistPatient"
+    assert "--quit-when-done" in command

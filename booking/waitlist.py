@@ -1,0 +1,241 @@
+"""The waiting list of a full slot: joining, leaving, and handing freed seats to the earliest
+patients waiting.
+
+Every change here runs under the slot's row lock (``slots.locks.lock_slot``), the same lock the
+booking statement and cancel take, and always that lock first: nothing else is locked before
+it, so two of these can never wait on each other (no deadlock). Under the lock:
+
+- joining is refused while a seat is free (``seats_available``), so a free seat and a waiting
+  patient never coexist (invariant I3). That is also why the booking statement needs no look at
+  the waiting list: while anyone waits, the slot is full, and the statement refuses;
+- a freed seat (a cancel, or an admin adding seats) goes to the earliest WAITING entries, one
+  per seat, in the same transaction (``fill_free_seats``): invariants I3 and I4;
+- a patient holding a seat cannot join, and a promoted patient's entry stops waiting as their
+  booking is made (I5).
+
+Expiry at the start: a slot that has started takes no bookings, so its WAITING entries can never
+be promoted. They read as EXPIRED from the moment the slot starts (``effective_status``), and a
+periodic task (booking.tasks) records that in the rows; a seat freed on a started slot (an
+admin adding seats) expires them at once instead of promoting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from booking import notices
+from booking.errors import (
+    AlreadyBookedError,
+    AlreadyPromotedError,
+    AlreadyWaitingError,
+    SeatsAvailableError,
+    SlotClosedError,
+    WaitlistEntryNotFoundError,
+)
+from booking.models import Booking, Notice, WaitlistEntry, is_well_formed_reference
+from mediqueue.audit import record_event
+from slots.locks import lock_slot
+from slots.models import Slot
+from slots.selectors import slot_listing_changed
+
+Status = WaitlistEntry.Status
+
+# The database's clock, read when the row is written: the changes of one slot are serialised by
+# its lock, so these times follow their order (now() would be the transaction's start instead).
+DATABASE_CLOCK = RawSQL("clock_timestamp()", [])
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An entry as a patient sees it: its status as of now, and its place in the queue."""
+
+    entry: WaitlistEntry
+    status: str
+    position: int | None  # 1 for the next patient to get a seat; None unless WAITING
+
+
+@dataclass(frozen=True)
+class Left:
+    waiting: Waiting
+    changed: bool  # False when the entry had already left or expired
+
+
+def waitlist_join(*, slot_id: int, user_id: str, email: str = "") -> Waiting:
+    """Put ``user_id`` at the end of the slot's waiting list. Refusals, in the order they are
+    decided under the lock: the slot is gone or started, the patient holds a seat, the patient
+    is already waiting (no entry in the answer: its reference is a secret), a seat is free."""
+    with transaction.atomic():
+        slot = lock_slot(slot_id)
+        if slot.has_started:
+            raise SlotClosedError()
+        holds, waits = _holds_or_waits(slot, user_id)
+        if holds:
+            raise AlreadyBookedError()
+        if waits:
+            raise AlreadyWaitingError()
+        if not slot.is_full:
+            raise SeatsAvailableError()
+        entry = WaitlistEntry.objects.create(slot=slot, user_id=user_id, email=email)
+        entry.slot = slot
+        if email:
+            notices.record(Notice.Kind.WAITLIST_JOINED, recipient=email, waitlist_entry=entry)
+        record_event("waitlist_joined", entry_id=entry.pk, slot_id=slot.pk, user_id=user_id)
+    return Waiting(entry=entry, status=Status.WAITING, position=_position(entry))
+
+
+def _holds_or_waits(slot: Slot, user_id: str) -> tuple[bool, bool]:
+    """Whether the patient holds a seat of the slot, and whether they wait for one: one round
+    trip, under the slot's lock (every moment of it is a moment other joins wait)."""
+    row = (
+        Slot.objects.filter(pk=slot.pk)
+        .annotate(
+            holds=Exists(
+                Booking.objects.filter(
+                    slot=OuterRef("pk"), user_id=user_id, status=Booking.Status.CONFIRMED
+                )
+            ),
+            waits=Exists(
+                WaitlistEntry.objects.filter(
+                    slot=OuterRef("pk"), user_id=user_id, status=Status.WAITING
+                )
+            ),
+        )
+        .values_list("holds", "waits")
+    )
+    return row.get()
+
+
+def waitlist_leave(*, reference: str) -> Left:
+    """Take an entry off the list. Leaving twice, or leaving an expired entry, changes nothing;
+    an entry that already got its seat cannot leave (the patient cancels the booking)."""
+    entry = _entry_or_404(reference)
+    with transaction.atomic():
+        slot = lock_slot(entry.slot_id)
+        entry = WaitlistEntry.objects.select_related("booking").get(pk=entry.pk)  # re-read
+        entry.slot = slot
+        if entry.status == Status.BOOKED:
+            raise AlreadyPromotedError()
+        if entry.status == Status.WAITING and slot.has_started:
+            _expire(slot)
+            entry.refresh_from_db()
+        if entry.status != Status.WAITING:
+            return Left(waiting=waiting_view(entry), changed=False)
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=Status.LEFT, closed_at=DATABASE_CLOCK
+        )
+        entry.refresh_from_db(fields=["status", "closed_at"])
+        record_event("waitlist_left", entry_id=entry.pk, slot_id=slot.pk, user_id=entry.user_id)
+    return Left(waiting=waiting_view(entry), changed=True)
+
+
+def waitlist_entry_get(*, reference: str) -> Waiting:
+    entry = _entry_or_404(reference)
+    return waiting_view(entry)
+
+
+def fill_free_seats(slot: Slot) -> list[Booking]:
+    """Give each free seat of ``slot`` to the earliest WAITING entry, one seat each, and return
+    the bookings made. ``slot`` must be locked (``lock_slot``) and its counts current: the
+    caller has just freed or added seats in this transaction."""
+    free = slot.total_seats - slot.booked_seats
+    if free <= 0:
+        return []
+    if slot.has_started:
+        _expire(slot)
+        return []
+    entries = list(
+        WaitlistEntry.objects.filter(slot=slot, status=Status.WAITING).order_by("id")[:free]
+    )
+    if not entries:
+        return []
+    bookings = [_promote(slot, entry) for entry in entries]
+    Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + len(bookings))
+    slot.booked_seats += len(bookings)
+    transaction.on_commit(slot_listing_changed)
+    return bookings
+
+
+def seats_added(sender, *, slot: Slot, **kwargs) -> None:
+    """``slots.signals.seats_added``: an admin added seats to the locked ``slot``."""
+    fill_free_seats(slot)
+
+
+def _promote(slot: Slot, entry: WaitlistEntry) -> Booking:
+    booking = Booking.objects.create(slot=slot, user_id=entry.user_id, email=entry.email)
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        status=Status.BOOKED, booking=booking, closed_at=DATABASE_CLOCK
+    )
+    if entry.email:
+        notices.record(
+            Notice.Kind.WAITLIST_PROMOTED,
+            recipient=entry.email,
+            booking=booking,
+            waitlist_entry=entry,
+        )
+    record_event(
+        "waitlist_promoted",
+        entry_id=entry.pk,
+        booking_id=booking.pk,
+        slot_id=slot.pk,
+        user_id=entry.user_id,
+    )
+    return booking
+
+
+def expire_started(*, now=None) -> int:
+    """Record EXPIRED on the WAITING entries of every slot that has started; the count."""
+    now = now or timezone.now()
+    slot_ids = (
+        WaitlistEntry.objects.filter(status=Status.WAITING, slot__start_time__lte=now)
+        .values_list("slot_id", flat=True)
+        .distinct()
+    )
+    expired = 0
+    for slot_id in list(slot_ids):
+        with transaction.atomic():
+            expired += _expire(lock_slot(slot_id))
+    return expired
+
+
+def _expire(slot: Slot) -> int:
+    return WaitlistEntry.objects.filter(slot=slot, status=Status.WAITING).update(
+        status=Status.EXPIRED, closed_at=DATABASE_CLOCK
+    )
+
+
+def effective_status(entry: WaitlistEntry) -> str:
+    """A WAITING entry of a started slot has expired, whether or not the row says so yet."""
+    if entry.status == Status.WAITING and entry.slot.has_started:
+        return Status.EXPIRED
+    return entry.status
+
+
+def waiting_view(entry: WaitlistEntry) -> Waiting:
+    status = effective_status(entry)
+    position = _position(entry) if status == Status.WAITING else None
+    return Waiting(entry=entry, status=status, position=position)
+
+
+def _position(entry: WaitlistEntry) -> int:
+    return WaitlistEntry.objects.filter(
+        slot_id=entry.slot_id, status=Status.WAITING, id__lte=entry.pk
+    ).count()
+
+
+def _entry_or_404(reference: str) -> WaitlistEntry:
+    """Malformed references answer the same "not found" as unknown ones, without a query."""
+    if not is_well_formed_reference(reference):
+        raise WaitlistEntryNotFoundError()
+    entry = (
+        WaitlistEntry.objects.select_related("slot__doctor", "booking")
+        .filter(reference=reference)
+        .first()
+    )
+    if entry is None:
+        raise WaitlistEntryNotFoundError()
+    return entry
