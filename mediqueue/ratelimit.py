@@ -29,11 +29,10 @@ from django.conf import settings
 
 from mediqueue.db import run_as_own_transaction
 from mediqueue.errors import RateLimitedError
+from mediqueue.rates import PERIOD_SECONDS
 
 # About one request in this many also deletes the expired counters of every client.
 PURGE_EVERY = 1000
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class Count:
     @property
     def period_seconds(self) -> int:
         unit = self.rate.partition("/")[2].strip().lower()
-        return _PERIODS[unit[:1]]
+        return PERIOD_SECONDS[unit[:1]]
 
     @functools.cached_property
     def key(self) -> str:

@@ -13,11 +13,11 @@ from urllib.parse import unquote
 
 import environ
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 from mediqueue.logs import logging_settings
 from mediqueue.notice_settings import notice_settings
+from mediqueue.rates import rate_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -193,20 +193,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MEDIQUEUE_MAX_BODY_BYTES", default=64 * 1
 
 
 # --- API ------------------------------------------------------------------------------------
-def _rate(name: str, default: str) -> str | None:
-    value = env.str(name, default).strip()
-    if value.lower() in ("", "off", "none", "0"):
-        return None
-    count, _, period = value.partition("/")
-    if not count.isdigit() or period.lower()[:1] not in "smhd" or not period:
-        raise ImproperlyConfigured(f"{name} looks like 600/min or off, not {value!r}")
-    return value
-
-
 # Booking and cancelling are rate-limited (booking.throttles), API and pages alike: per client
 # address, and per client address and patient ("N/sec|min|hour|day"; "off" disables one).
-MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = _rate("MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT", "600/min")
-MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = _rate("MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT", "30/min")
+MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT = rate_setting("MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT", "600/min")
+MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = rate_setting("MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT", "30/min")
 # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge) is
 # ignored. Behind N trusted reverse proxies (nginx: 1), the Nth entry from the right is used.
 MEDIQUEUE_NUM_PROXIES = env.int("MEDIQUEUE_NUM_PROXIES", default=0)
