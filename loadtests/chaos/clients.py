@@ -63,9 +63,21 @@ def booking_body(user_id: str, slot_id: int) -> bytes:
     return json.dumps({"userId": user_id, "slotId": slot_id}).encode()
 
 
-def book(host: str, port: int, user_id: str, slot_id: int, *, kind: str, timeout: float) -> Outcome:
-    """One booking over a fresh connection, answer read in full (or no answer at all)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+def book(
+    host: str,
+    port: int,
+    user_id: str,
+    slot_id: int,
+    *,
+    kind: str,
+    timeout: float,
+    source: str | None = None,
+) -> Outcome:
+    """One booking over a fresh connection, answer read in full (or no answer at all); from
+    the local address ``source`` when given."""
+    connection = http.client.HTTPConnection(
+        host, port, timeout=timeout, source_address=(source, 0) if source else None
+    )
     sent_at = time.monotonic()
     try:
         connection.request(

@@ -17,7 +17,7 @@ from loadtests.cluster.reads import ReadYourWrites
 from loadtests.cluster.scenarios import Scenario, Struck
 from loadtests.cluster.topology import Topology
 from loadtests.cluster.verdict import ClusterEvidence, ClusterVerdict, judge
-from loadtests.harness import manage
+from loadtests.harness import manage, patient_loopback_address
 
 # One patient every PROBE_SECONDS books a slot that never fills: the first 201 after a fault is
 # then seen within that much of the moment bookings work again, whatever the crowd's waves do.
@@ -38,25 +38,13 @@ def play(
     )
     probe_slot = create_slots(url, doctor=f"{doctor} probe", count=1, seats=PROBE_SEATS)
     waves = Waves(slot_ids, args.slots_per_wave, args.wave_seconds)
-    host, port = "127.0.0.1", topology.ports.nginx
+    port = topology.ports.nginx
 
     def crowd(elapsed: float) -> clients.Outcome:
-        user_id = patients.next("crowd")
-        slot_id = waves.slot_for(elapsed)
-        return clients.book(
-            host, port, user_id, slot_id, kind="crowd", timeout=clients.PATIENT_TIMEOUT_SECONDS
-        )
+        return book_through_nginx(port, patients.next("crowd"), waves.slot_for(elapsed))
 
     def probe(elapsed: float) -> clients.Outcome:
-        user_id = patients.next("probe")
-        outcome = clients.book(
-            host,
-            port,
-            user_id,
-            probe_slot[0],
-            kind="crowd",
-            timeout=clients.PATIENT_TIMEOUT_SECONDS,
-        )
+        outcome = book_through_nginx(port, patients.next("probe"), probe_slot[0])
         time.sleep(PROBE_SECONDS)
         return outcome
 
@@ -86,7 +74,7 @@ def play(
 
     rejoined = _aftermath(topology, struck)
     recovery_slot = create_slots(url, doctor=f"{doctor} recovery", count=1, seats=RECOVERY_BOOKINGS)
-    outcomes += _recovery_burst(host, port, recovery_slot[0], patients)
+    outcomes += _recovery_burst(port, recovery_slot[0], patients)
     every_slot = slot_ids + probe_slot + extra_slots + recovery_slot
     _keep(topology, scenario, outcomes, struck)
     return judge(
@@ -153,12 +141,25 @@ def wait_rejoined(members: Members, former_leader: str, seconds: float) -> bool:
     return False
 
 
-def _recovery_burst(host: str, port: int, slot_id: int, patients) -> list[clients.Outcome]:
+def book_through_nginx(
+    port: int, user_id: str, slot_id: int, *, kind: str = "crowd"
+) -> clients.Outcome:
+    """A patient's booking through nginx, from the patient's own loopback address: nginx puts
+    that address in X-Forwarded-For, so the per-client rate limit counts each patient apart."""
+    return clients.book(
+        "127.0.0.1",
+        port,
+        user_id,
+        slot_id,
+        kind=kind,
+        timeout=clients.PATIENT_TIMEOUT_SECONDS,
+        source=patient_loopback_address(user_id),
+    )
+
+
+def _recovery_burst(port: int, slot_id: int, patients) -> list[clients.Outcome]:
     def one(_: int) -> clients.Outcome:
-        user_id = patients.next("recovery")
-        return clients.book(
-            host, port, user_id, slot_id, kind="recovery", timeout=clients.PATIENT_TIMEOUT_SECONDS
-        )
+        return book_through_nginx(port, patients.next("recovery"), slot_id, kind="recovery")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, range(RECOVERY_BOOKINGS)))

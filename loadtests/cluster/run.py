@@ -11,6 +11,7 @@ from datetime import datetime
 from loadtests import cluster as package
 from loadtests.chaos.clients import PatientIds
 from loadtests.chaos.run import REPORTS_DIR
+from loadtests.chaos.scenarios import add_crowd_arguments
 from loadtests.cluster import observe
 from loadtests.cluster.play import play
 from loadtests.cluster.scenarios import SCENARIOS
@@ -34,13 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=[s.name for s in SCENARIOS],
         help="this scenario (repeatable)",
     )
-    parser.add_argument("--clients", type=int, default=12, help="concurrent patients of the crowd")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per app node")
-    parser.add_argument(
-        "--wave-seconds", type=float, default=2.0, help="a new wave of slots every …s"
+    add_crowd_arguments(
+        parser, clients=12, workers=2, seats=20, workers_help="gunicorn workers per app node"
     )
-    parser.add_argument("--slots-per-wave", type=int, default=2)
-    parser.add_argument("--seats", type=int, default=20, help="seats per slot of the crowd")
     return parser.parse_args(argv)
 
 
@@ -64,12 +61,9 @@ def cluster_test(args: argparse.Namespace, logs) -> int:
     scenarios = [s for s in SCENARIOS if not args.only or s.name in args.only]
     started = time.monotonic()
     verdicts = []
-    # The whole crowd reaches the nodes through one nginx from 127.0.0.1: one client address,
-    # like patients behind a carrier's NAT, so the per-client limit is off; the per-patient
-    # limit stays on.
-    with cluster(
-        logs=logs, workers=args.workers, MEDIQUEUE_THROTTLE_BOOK_PER_CLIENT="off"
-    ) as topology:
+    # The production limits stay on: each patient of the crowd connects to nginx from a loopback
+    # address of their own (cluster.play.book_through_nginx), which nginx forwards.
+    with cluster(logs=logs, workers=args.workers) as topology:
         print(
             f"cluster: up in {time.monotonic() - started:.0f}s: {topology.members.describe()}; "
             f"nginx {topology.nginx_url}, prometheus {topology.prometheus_url}",

@@ -11,6 +11,8 @@ change of settings lands once. Its pieces, each importable from here:
         removes a variable.
     patient_address(user_id) -> str                          environment.py
         the X-Forwarded-For address a simulated patient always books from.
+    patient_loopback_address(user_id) -> str                 environment.py
+        the 127.x.y.z source address a patient connects from through nginx.
     gunicorn(env, *, port, workers=None, log_path=None, ready_seconds=60)   service.py
         a context manager: gunicorn with mediqueue/gunicorn.conf.py on 127.0.0.1:port, yielded
         as a Gunicorn (base_url, port, process = the master, log_path, ready_within(seconds),
@@ -56,7 +58,12 @@ from loadtests.harness.databases import (
     server_admin_url,
     with_database,
 )
-from loadtests.harness.environment import BASE_DIR, patient_address, production_env
+from loadtests.harness.environment import (
+    BASE_DIR,
+    patient_address,
+    patient_loopback_address,
+    production_env,
+)
 from loadtests.harness.ports import (
     BENCH_PORTS,
     CHAOS_PORTS,
@@ -91,6 +98,7 @@ __all__ = [
     "manage",
     "notice_worker",
     "patient_address",
+    "patient_loopback_address",
     "ports_for_tests",
     "post_book",
     "production_env",

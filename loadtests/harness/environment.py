@@ -39,3 +39,12 @@ def patient_address(user_id: str) -> str:
     """The client address a simulated patient books from (always the same for one patient)."""
     digest = hashlib.blake2b(user_id.encode(), digest_size=3).digest()
     return "10." + ".".join(str(byte) for byte in digest)
+
+
+def patient_loopback_address(user_id: str) -> str:
+    """A source address of the loopback range (127.0.0.0/8, all of it this machine's) that a
+    simulated patient connects from, always the same for one patient: for traffic through
+    nginx, which writes the address it saw into X-Forwarded-For, so that each patient is a
+    client of their own to the per-client limit, as behind a real proxy."""
+    digest = hashlib.blake2b(user_id.encode(), digest_size=3).digest()
+    return "127." + ".".join(str(1 + byte % 254) for byte in digest)
