@@ -4,16 +4,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import {
-  api,
-  baseURL,
-  bookThroughApi,
-  browserPerFile,
-  createDoctor,
-  createSlot,
-  daysAhead,
-  screenshot,
-  slotCard,
-  textOf,
+  api, baseURL, bookThroughApi, browserPerFile, createDoctor, createSlot, daysAhead, screenshot,
+  slotCard, textOf,
 } from './support.mjs';
 
 const browser = browserPerFile();

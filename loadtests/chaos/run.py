@@ -15,7 +15,7 @@ from loadtests import chaos
 from loadtests.chaos import clients
 from loadtests.chaos.play import run_scenario
 from loadtests.chaos.postgres import ThrowawayCluster
-from loadtests.chaos.scenarios import SCENARIOS, Run
+from loadtests.chaos.scenarios import SCENARIOS, Run, add_crowd_arguments
 from loadtests.chaos.verdict import Verdict
 from loadtests.chaos.waitlist import run_waitlist_phase
 from loadtests.harness import BASE_DIR, CHAOS_PORTS, free_port, gunicorn, manage, production_env
@@ -35,14 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only", action="append", choices=names, help="run this scenario (repeatable)"
     )
     parser.add_argument("--seconds", type=float, default=10, help="flash crowd per scenario")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent patients")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    add_crowd_arguments(parser, clients=16, workers=3, seats=25, workers_help="gunicorn workers")
     parser.add_argument("--kills", type=int, default=4, help="worker kills in worker-kills")
-    parser.add_argument(
-        "--wave-seconds", type=float, default=2.0, help="a new wave of slots every …s"
-    )
-    parser.add_argument("--slots-per-wave", type=int, default=2)
-    parser.add_argument("--seats", type=int, default=25, help="seats per slot")
     parser.add_argument("--port", type=int, help="default: the first free one in 8400-8499")
     args = parser.parse_args(argv)
     kills_run = not args.only or "worker-kills" in args.only

@@ -35,6 +35,18 @@ class Run:
         return self.env["DATABASE_URL"]
 
 
+def add_crowd_arguments(
+    parser: argparse.ArgumentParser, *, clients: int, workers: int, seats: int, workers_help: str
+) -> None:
+    """The options of a flash crowd in waves of new slots, for chaos and the cluster alike."""
+    add = parser.add_argument
+    add("--clients", type=int, default=clients, help="concurrent patients of the crowd")
+    add("--workers", type=int, default=workers, help=workers_help)
+    add("--wave-seconds", type=float, default=2.0, help="a new wave of slots every …s")
+    add("--slots-per-wave", type=int, default=2)
+    add("--seats", type=int, default=seats, help="seats per slot of the crowd")
+
+
 @dataclass(frozen=True)
 class Waves:
     """A rolling flash crowd: wave ``n`` opens its own few slots ``n * seconds`` in."""

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from loadtests.chaos.clients import Outcome
+from loadtests.harness.verdicts import Judged, ok_or_broken
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Evidence:
 
 
 @dataclass
-class Verdict:
+class Verdict(Judged):
     name: str
     requests: int
     faults: int
@@ -76,19 +77,15 @@ class Verdict:
     recovered: bool
     violations: list[str] = field(default_factory=list)
 
-    @property
-    def passed(self) -> bool:
-        return not self.violations
-
     def line(self) -> str:
         line = (
             f"chaos {self.name}: requests={self.requests} faults={self.faults} "
             f"acknowledged={self.acknowledged} lost={self.lost} overbooked={self.overbooked} "
             f"unanswered={self.unanswered} 5xx={self.server_errors} busy={self.busy} "
-            f"unacked={self.unacked} invariants={'ok' if self.invariants_hold else 'BROKEN'} "
+            f"unacked={self.unacked} invariants={ok_or_broken(self.invariants_hold)} "
             f"recovered={'yes' if self.recovered else 'NO'}"
         )
-        return line + (" PASS" if self.passed else " FAIL: " + "; ".join(self.violations))
+        return f"{line} {self.outcome()}"
 
 
 AFTER_THE_FAULTS = {"recovery", "retry"}

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from loadtests.harness.verdicts import Judged, ok_or_broken
+
 
 @dataclass(frozen=True)
 class WaitlistEvidence:
@@ -36,13 +38,9 @@ class WaitlistEvidence:
 
 
 @dataclass
-class WaitlistVerdict:
+class WaitlistVerdict(Judged):
     evidence: WaitlistEvidence
     violations: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not self.violations
 
     def line(self) -> str:
         e = self.evidence
@@ -52,9 +50,9 @@ class WaitlistVerdict:
             f"promoted={e.statuses.count('BOOKED')} notices={sum(e.notices.values())} "
             f"sent={e.notice_statuses['SENT']} delivered={len(e.received)} "
             f"distinct={len(set(e.received))} faults={e.faults} "
-            f"invariants={'ok' if e.invariants_hold else 'BROKEN'}"
+            f"invariants={ok_or_broken(e.invariants_hold)}"
         )
-        return line + (" PASS" if self.passed else " FAIL: " + "; ".join(self.violations))
+        return f"{line} {self.outcome()}"
 
 
 def judge_waitlist(e: WaitlistEvidence) -> WaitlistVerdict:

@@ -38,6 +38,7 @@ from loadtests.chaos.verdict import (
     overbooked_slots,
     sort_outcomes,
 )
+from loadtests.harness.verdicts import Judged, ok_or_broken
 
 MAX_FAILOVER_SECONDS = 30.0
 RETRY_CODES = {"unavailable", "busy"}
@@ -56,7 +57,7 @@ class ClusterEvidence:
 
 
 @dataclass
-class ClusterVerdict:
+class ClusterVerdict(Judged):
     name: str
     requests: int
     acknowledged: int
@@ -68,19 +69,15 @@ class ClusterVerdict:
     invariants_hold: bool
     violations: list[str] = field(default_factory=list)
 
-    @property
-    def passed(self) -> bool:
-        return not self.violations
-
     def line(self) -> str:
         failover = "-" if self.failover_s is None else f"{self.failover_s:.1f}"
         line = (
             f"cluster {self.name}: requests={self.requests} acknowledged={self.acknowledged} "
             f"lost={self.lost} overbooked={self.overbooked} unanswered={self.unanswered} "
             f"5xx={self.server_errors} failover_s={failover} "
-            f"invariants={'ok' if self.invariants_hold else 'BROKEN'}"
+            f"invariants={ok_or_broken(self.invariants_hold)}"
         )
-        return line + (" PASS" if self.passed else " FAIL: " + "; ".join(self.violations))
+        return f"{line} {self.outcome()}"
 
 
 def failover_seconds(outcomes: list[Outcome], fault_at: float | None) -> float | None:

@@ -100,32 +100,20 @@ def serve(options: argparse.Namespace, log_path: Path) -> Iterator[str]:
 def judge(
     scenario: Scenario, results, slots: list[SlotState], invariants_hold, store: Store
 ) -> Verdict:
-    if scenario.name == "flash":
-        return flash_crowd_verdict(
-            users=scenario.users,
-            seats=scenario.seats,
-            results=results,
-            slot=slots[0],
-            invariants_hold=invariants_hold,
-        )
+    if scenario.name == "browse":
+        return browse_verdict(users=scenario.users, results=results)
+    common = {
+        "users": scenario.users,
+        "seats": scenario.seats,
+        "results": results,
+        "invariants_hold": invariants_hold,
+    }
     if scenario.name == "churn":
-        return churn_verdict(
-            users=scenario.users,
-            seats=scenario.seats,
-            results=results,
-            slots=slots,
-            invariants_hold=invariants_hold,
-        )
+        return churn_verdict(**common, slots=slots)
     if scenario.name == "waitlist":
-        return waitlist_verdict(
-            users=scenario.users,
-            seats=scenario.seats,
-            results=results,
-            slot=slots[0],
-            waitlist=store.read_waitlist(slots[0].slot_id) if store.read_waitlist else None,
-            invariants_hold=invariants_hold,
-        )
-    return browse_verdict(users=scenario.users, results=results)
+        waitlist = store.read_waitlist(slots[0].slot_id) if store.read_waitlist else None
+        return waitlist_verdict(**common, slot=slots[0], waitlist=waitlist)
+    return flash_crowd_verdict(**common, slot=slots[0])
 
 
 def say(message: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from loadtests.harness.slots import SlotState, WaitlistState
+from loadtests.harness.verdicts import Judged
 from loadtests.locust.results import RunResults
 
 BOOKED = "book 201 CONFIRMED"
@@ -20,13 +21,9 @@ SEEN_PROMOTED = "watch 200 BOOKED"
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Judged):
     violations: list[str]
     summary: str
-
-    @property
-    def passed(self) -> bool:
-        return not self.violations
 
 
 def percentile_ms(values: Sequence[float], percent: float) -> int:
