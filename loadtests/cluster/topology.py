@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,7 +26,15 @@ from pathlib import Path
 from loadtests.cluster import engines
 from loadtests.cluster.config import HOST, Ports, ports_needed
 from loadtests.cluster.patroni import Members
-from loadtests.harness import CLUSTER_PORTS, Gunicorn, free_ports, gunicorn, manage, production_env
+from loadtests.harness import (
+    CLUSTER_PORTS,
+    Gunicorn,
+    free_ports,
+    gunicorn,
+    manage,
+    notice_worker,
+    production_env,
+)
 from loadtests.harness.nginx import nginx_proxy
 
 APP_DATABASE = "mediqueue"
@@ -58,6 +67,7 @@ class AppNodes:
         self.env, self.ports, self.logs, self.workers = env, ports, logs, workers
         self._stacks: list[ExitStack | None] = [None] * len(ports)
         self.servers: list[Gunicorn | None] = [None] * len(ports)
+        self.notice_workers: list[subprocess.Popen | None] = [None] * len(ports)
         self._starts = 0
 
     def __enter__(self) -> AppNodes:
@@ -80,13 +90,19 @@ class AppNodes:
         server = stack.enter_context(
             gunicorn(self.env, port=self.ports[index], workers=self.workers, log_path=log_path)
         )
+        # Each node runs its own notices' worker, as a machine of its own would: one lock per
+        # notice in PostgreSQL keeps two workers from sending the same one.
+        worker_log = self.logs / f"notices{index + 1}-{self._starts}.log"
+        self.notice_workers[index] = stack.enter_context(
+            notice_worker(self.env, log_path=worker_log)
+        )
         self._stacks[index], self.servers[index] = stack, server
         return server
 
     def kill(self, index: int) -> None:
         """SIGKILL the node's master and its workers at once, as when its machine dies."""
         server = self.servers[index]
-        for pid in [server.process.pid, *server.worker_pids()]:
+        for pid in [server.process.pid, *server.worker_pids(), self.notice_workers[index].pid]:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
