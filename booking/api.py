@@ -42,6 +42,16 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
+def validated_patient_request(request: HttpRequest, data: dict, *rules: dict) -> dict:
+    """``data``'s fields checked by ``rules`` (``mediqueue.validation``); an invalid request
+    counts against its client's rate limit too, its patient unknown, before it is refused."""
+    try:
+        return validation.validated(data, *rules)
+    except InvalidRequestError:
+        throttles.check_booking(request, patient=None)
+        raise
+
+
 def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
     header is sent."""
@@ -112,12 +122,7 @@ class BookApi(LeanAPIView):
     )
     def post(self, request: HttpRequest) -> HttpResponse:
         data = read_json_object(request)
-        try:
-            fields = validation.validated(data, BOOK_REQUEST_RULES, OPTIONAL_EMAIL)
-        except InvalidRequestError:
-            # An invalid request counts against its client's limit too (its patient unknown).
-            throttles.check_booking(request, patient=None)
-            raise
+        fields = validated_patient_request(request, data, BOOK_REQUEST_RULES, OPTIONAL_EMAIL)
         user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
         limits = throttles.booking_limits(request, patient=user_id)
 

@@ -10,7 +10,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 
 from booking import idempotency, messages, throttles, waitlist
-from booking.api import IDEMPOTENCY_ERRORS, IDEMPOTENCY_KEY_PARAMETER, OPTIONAL_EMAIL, respond_once
+from booking.api import (
+    IDEMPOTENCY_ERRORS,
+    IDEMPOTENCY_KEY_PARAMETER,
+    OPTIONAL_EMAIL,
+    respond_once,
+    validated_patient_request,
+)
 from booking.idempotency import Answer
 from booking.serializers import (
     WaitlistAnswerSerializer,
@@ -19,7 +25,6 @@ from booking.serializers import (
 )
 from mediqueue import validation
 from mediqueue.api import LeanAPIView, json_answer, read_json_object
-from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
 
 JOIN_REQUEST_RULES = {"userId": validation.patient_id}
@@ -63,11 +68,7 @@ class WaitlistJoinApi(LeanAPIView):
     )
     def post(self, request: HttpRequest, slot_id: int) -> HttpResponse:
         data = read_json_object(request)
-        try:
-            fields = validation.validated(data, JOIN_REQUEST_RULES, OPTIONAL_EMAIL)
-        except InvalidRequestError:
-            throttles.check_booking(request, patient=None)
-            raise
+        fields = validated_patient_request(request, data, JOIN_REQUEST_RULES, OPTIONAL_EMAIL)
         user_id, email = fields["userId"], fields.get("email", "")
         throttles.check_booking(request, patient=user_id)
 
