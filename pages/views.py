@@ -90,9 +90,26 @@ def _booking_form(request, slot: Slot, form: BookingForm, error: MediQueueError 
         unavailable = SlotClosedError()
     elif slot.is_full:
         unavailable = SlotFullError()
+    return slot_form_response(
+        request, "pages/book_slot.html", slot=slot, form=form, error=error, unavailable=unavailable
+    )
+
+
+def slot_form_response(
+    request,
+    template: str,
+    *,
+    slot: Slot,
+    form: BookingForm,
+    error: MediQueueError | None,
+    unavailable: MediQueueError | None,
+) -> HttpResponse:
+    """A slot's form page (booking, joining its waiting list): with the error of the form just
+    sent, answered with that error's status and headers, or ``unavailable`` instead of a form
+    when the slot, as seen now, would refuse it."""
     response = render(
         request,
-        "pages/book_slot.html",
+        template,
         {"slot": slot, "form": form, "error": error, "unavailable": unavailable},
         status=error.http_status if error else 200,
     )

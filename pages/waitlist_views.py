@@ -13,7 +13,7 @@ from booking.errors import SeatsAvailableError, SlotClosedError, WaitlistEntryNo
 from mediqueue.errors import MediQueueError
 from pages.forms import BookingForm
 from pages.mail import sent_mail
-from pages.views import error_page, slot_form_page, with_error_headers
+from pages.views import error_page, slot_form_page, slot_form_response, with_error_headers
 from slots.models import Slot
 
 
@@ -37,13 +37,14 @@ def _join_form(request, slot: Slot, form: BookingForm, error: MediQueueError | N
         unavailable = SlotClosedError()
     elif not slot.is_full:
         unavailable = SeatsAvailableError()
-    response = render(
+    return slot_form_response(
         request,
         "pages/join_waitlist.html",
-        {"slot": slot, "form": form, "error": error, "unavailable": unavailable},
-        status=error.http_status if error else 200,
+        slot=slot,
+        form=form,
+        error=error,
+        unavailable=unavailable,
     )
-    return with_error_headers(response, error) if error else response
 
 
 @never_cache  # the reference in the URL is the key to the entry
