@@ -26,7 +26,9 @@ Scenarios, each for both servers: GET /api/slots with 100 and 1,000 slots (and a
 view, the framework floor, for MediQueue alone); then a hot slot (millions of seats, 64
 connections), one connection, a flash crowd (100 seats, 512 connections; exactly 100 x 201, the
 rest 409, counted in the database too) and refusals (a full slot, 64 connections).
-pgbench runs the service's own booking statement on the same server (``pgbench.py``). For each
+pgbench runs the service's own booking statement on the same server (``pgbench.py``), and the
+stack's lower bound is measured: the same refusals answered by a bare WSGI application under
+the same gunicorn, with the same statement and limits and no Django (``bare.py``). For each
 run it prints answers/s, p50/p99, the statuses, and the CPU milliseconds per answer of the app
 processes and of PostgreSQL (``cpu.py``: /proc before and after). When Redis answers (``REDIS_URL``,
 else redis://127.0.0.1:6379/0) a second pass repeats the booking scenarios with the rate-limit

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from loadtests import bench
 from loadtests.bench import cpu, database, reference, report, verdict
 from loadtests.bench.fixtures import FixturesProcess
-from loadtests.bench.measure import Server
+from loadtests.bench.measure import Server, measure, settle, warm_up
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
 from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
 from loadtests.bench.report import say
 from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
-from loadtests.bench.wrk import require_wrk
+from loadtests.bench.wrk import book_script, require_wrk
 from loadtests.harness import (
     BASE_DIR,
     BENCH_PORTS,
@@ -134,6 +134,43 @@ def gunicorn_description(server: Server) -> str:
     return f"gunicorn master pid {server.pid} + {workers} workers"
 
 
+def bare_stack_bound(setup: Setup, full_slot: int) -> str:
+    """Refusals of the full slot ``full_slot`` by the bare WSGI application
+    (``loadtests.bench.bare``) under the same gunicorn, settings and limits: what gunicorn,
+    CPython and psycopg cost with no Django at all. One line for the report's header."""
+    args = setup.args
+    log_path = REPORTS_DIR / f"bench-{setup.stamp}-bare-gunicorn.log"
+    application = "loadtests.bench.bare:application"
+    with gunicorn(
+        setup.env, port=free_port(BENCH_PORTS), log_path=log_path, application=application
+    ) as server:
+        bare = Server("bare", server.base_url, server.process.pid)
+        script = book_script(slot_id=full_slot, prefix="bare")
+        warm_up(bare, script, connections=64, seconds=args.warmup_seconds)
+        settle((bare,))
+        run = measure(
+            bare,
+            Scenario.REFUSAL,
+            script,
+            connections=64,
+            seconds=args.refusal_seconds,
+            postmaster=setup.postgres.postmaster_pid,
+        )
+    answered = run.wrk.answered
+    if run.wrk.count(409) != answered or not answered:
+        raise RuntimeError(f"the bare lower bound answered {run.wrk.statuses}, not only 409")
+    app_ms, pg_ms = run.app_ms_per(answered), run.pg_ms_per(answered)
+    return (
+        "stack's lower bound (loadtests/bench/bare.py: the same gunicorn, statement and limits, "
+        f"no Django): {answered / run.wrk.seconds:.0f} refusals/s, app CPU "
+        f"{_ms(app_ms)} ms, PostgreSQL CPU {_ms(pg_ms)} ms per refusal"
+    )
+
+
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3f}"
+
+
 def one_pass(
     bench_for: Bench, result: PassResult, *, listings: bool, scenarios: tuple[str, ...]
 ) -> dict:
@@ -213,6 +250,8 @@ def measure_all(
             seconds=args.pgbench_seconds,
             postmaster=setup.postgres.postmaster_pid,
         )
+        say("the stack's lower bound: refusals by a bare WSGI application")
+        setup.header.append(bare_stack_bound(setup, slots[MEDIQUEUE]["full"]))
         results = [first]
         if setup.redis_url:
             redis_env = {**setup.env, "REDIS_URL": setup.redis_url}

@@ -65,19 +65,21 @@ def gunicorn(
     workers: int | None = None,
     log_path: Path | None = None,
     ready_seconds: float = 60,
+    application: str = "mediqueue.wsgi:application",
 ) -> Iterator[Gunicorn]:
     """Start gunicorn with ``env`` on 127.0.0.1:``port`` and yield it once /readyz answers;
     stop it afterwards (SIGTERM: the requests in flight finish first) unless it has exited.
 
-    ``workers`` overrides the config's count (WEB_CONCURRENCY, else 2 x cores + 1). Its output
-    goes to ``log_path``, else to a temporary file removed afterwards."""
+    ``workers`` overrides the config's count (WEB_CONCURRENCY, else cores + 1). Its output
+    goes to ``log_path``, else to a temporary file removed afterwards. ``application`` is the
+    WSGI application to serve (the bench's bare lower bound, ``loadtests.bench.bare``)."""
     with _log_file(log_path) as path, path.open("wb") as log:
         command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
         command += ["--bind", f"{HOST}:{port}"]
         if workers:
             command += ["--workers", str(workers)]
         process = subprocess.Popen(
-            [*command, "mediqueue.wsgi:application"],
+            [*command, application],
             cwd=BASE_DIR,
             env=dict(env),
             stdout=log,
