@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines
+.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -22,8 +22,9 @@ dev: $(INSTALLED)
 	$(PY) manage.py migrate --verbosity 0
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
-# nginx for the proxy tests, wrk for the bench's own tests (loadtests/bench/tests/test_wrk.py).
-test: $(INSTALLED) nginx wrk
+# nginx for the proxy tests, wrk for the bench's own tests (loadtests/bench/tests/test_wrk.py),
+# HAProxy to check the cluster's configuration file (loadtests/cluster/tests/test_config.py).
+test: $(INSTALLED) nginx wrk haproxy
 	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
@@ -137,7 +138,8 @@ cluster: $(INSTALLED) nginx cluster-engines
 # service that a package just installed would start (systemd, or no policy-rc.d saying no) is
 # stopped and kept from starting at boot, as for nginx. An engine already installed is left
 # as it is.
-CLUSTER_ENGINES := etcd-server:etcd:etcd haproxy:haproxy:haproxy \
+HAPROXY_ENGINE := haproxy:haproxy:haproxy
+CLUSTER_ENGINES := etcd-server:etcd:etcd $(HAPROXY_ENGINE) \
   prometheus:prometheus:prometheus redis-server:redis-server:redis-server
 cluster-engines:
 	@missing=""; services=""; \
@@ -161,3 +163,7 @@ cluster-engines:
 	    fi; \
 	  done; \
 	fi
+
+# HAProxy alone, the same way, for the suite's check of the cluster's configuration file.
+haproxy:
+	@$(MAKE) --no-print-directory cluster-engines CLUSTER_ENGINES=$(HAPROXY_ENGINE)
