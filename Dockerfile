@@ -10,8 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MEDIQUEUE_BIND=0.0.0.0:8000
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
-RUN pip install --no-cache-dir -e .
+# The service's own dependencies at the exact versions the suite runs with, hashes checked
+# (requirements-prod.lock, made by `make lock` from requirements.lock); then the project.
+COPY pyproject.toml requirements-prod.lock README.md ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-prod.lock \
+    && pip install --no-cache-dir --no-deps -e .
 COPY . .
 # Settings start nothing on import, so collecting static files needs no database and no key.
 RUN DJANGO_SETTINGS_MODULE=mediqueue.settings python -m django collectstatic --noinput

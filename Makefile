@@ -82,12 +82,17 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-# Resolve pyproject.toml's ranges anew into requirements.lock (pip-tools), hashes included.
+# Resolve pyproject.toml's ranges anew into requirements.lock (pip-tools), hashes included;
+# then requirements-prod.lock, what the Docker image installs: the service's own dependencies
+# alone, at the very versions of requirements.lock (its constraint), which the suite tests.
 lock: $(INSTALLED)
 	$(PY) -m pip install --quiet "pip-tools>=7.6,<8"
 	$(VENV)/bin/pip-compile --quiet --extra dev --extra loadtest --generate-hashes \
 	  --no-emit-index-url --no-emit-find-links --strip-extras --output-file requirements.lock \
 	  pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --constraint requirements.lock \
+	  --no-emit-index-url --no-emit-find-links --strip-extras \
+	  --output-file requirements-prod.lock pyproject.toml
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
