@@ -210,7 +210,7 @@ class TakeSeat:
         )
 
 
-def take_seat(
+def take_seat_statement(
     *,
     slot_id: int,
     user_id: str,
@@ -218,8 +218,8 @@ def take_seat(
     lock_timeout: str,
     counting: list[Count] = (),
     email: str = "",
-) -> TakeSeat:
-    """Run the booking statement as a transaction of its own, counting the rate limits of
+) -> tuple[str, dict]:
+    """The booking statement for this request and its parameters: counting the rate limits of
     ``counting`` in it (on PostgreSQL); with an ``email``, the notifying statement."""
     params = {
         "slot_id": slot_id,
@@ -232,9 +232,31 @@ def take_seat(
     if notify:
         params.update(email=email, notice_key=new_booking_reference())
     if counting:
-        maybe_purge()
         _, counting_params = counting_cte(counting)
         params.update(counting_params)
         statement = take_seat_counting_sql(len(counting), notify=notify)
+    return statement, params
+
+
+def take_seat(
+    *,
+    slot_id: int,
+    user_id: str,
+    reference: str,
+    lock_timeout: str,
+    counting: list[Count] = (),
+    email: str = "",
+) -> TakeSeat:
+    """Run the booking statement (``take_seat_statement``) as a transaction of its own."""
+    if counting:
+        maybe_purge()
+    statement, params = take_seat_statement(
+        slot_id=slot_id,
+        user_id=user_id,
+        reference=reference,
+        lock_timeout=lock_timeout,
+        counting=counting,
+        email=email,
+    )
     (row,) = run_as_own_transaction(statement, params, row_factory=class_row(TakeSeat))
     return row

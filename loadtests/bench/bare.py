@@ -3,12 +3,12 @@
 A bare WSGI application served by gunicorn with the product's own config and environment
 (``loadtests.bench.run.bare_stack_bound``). For ``POST /api/book`` it does the least a booking
 can do on this stack: read the JSON body, count the product's rate limits of the request
-(``booking.throttles.booking_limits``) and take the seat in the product's own statement
-(``booking.queries.take_seat_counting_sql``), prepared, through one psycopg connection per
-thread, and answer 201 or 409 in a few bytes of JSON. No validation, no error envelope, no
-idempotency, no metrics, no log, no middleware, no Django handler: never a way to serve
-patients, only the measure of what gunicorn, CPython and psycopg cost before MediQueue adds
-anything. ``GET /readyz`` answers 200 for the harness.
+(``booking.throttles.booking_limits``) and take the seat in the product's own statement and
+parameters (``booking.queries.take_seat_statement``), prepared, through one psycopg connection
+per thread, read into the product's ``TakeSeat``, and answer 201 or 409 in a few bytes of
+JSON. No validation, no error envelope, no idempotency, no metrics, no log, no middleware, no
+Django handler: never a way to serve patients, only the measure of what gunicorn, CPython and
+psycopg cost before MediQueue adds anything. ``GET /readyz`` answers 200 for the harness.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ django.setup()
 
 import psycopg  # noqa: E402 (Django's settings first: the limits read them)
 from django.conf import settings  # noqa: E402
+from psycopg.rows import class_row  # noqa: E402
 
 from booking.models import new_booking_reference  # noqa: E402
-from booking.queries import TAKE_SEAT, take_seat_counting_sql  # noqa: E402
+from booking.queries import TakeSeat, take_seat_statement  # noqa: E402
 from booking.throttles import booking_limits  # noqa: E402
-from mediqueue.ratelimit import counting_cte  # noqa: E402
 from slots.locks import slot_lock_timeout  # noqa: E402
 
 _connections = threading.local()
@@ -69,21 +69,19 @@ def _answer(start_response, status: str, body: dict) -> list[bytes]:
 def book(environ: dict, start_response) -> list[bytes]:
     data = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
     user_id, slot_id = str(data["userId"]), int(data["slotId"])
-    limits = booking_limits(_Meta(environ), patient=user_id)
-    params = counting_cte(limits)[1] if limits else {}
-    params.update(
+    statement, params = take_seat_statement(
         slot_id=slot_id,
         user_id=user_id,
         reference=new_booking_reference(),
         lock_timeout=slot_lock_timeout(),
+        counting=booking_limits(_Meta(environ), patient=user_id),
     )
-    with _connection().cursor() as cursor:
-        statement = take_seat_counting_sql(len(limits)) if limits else TAKE_SEAT
+    with _connection().cursor(row_factory=class_row(TakeSeat)) as cursor:
         cursor.execute(statement, params, prepare=True)
-        (_, booking_id, *_) = cursor.fetchone()
-    if booking_id is None:
+        seat = cursor.fetchone()
+    if not seat.taken:
         return _answer(start_response, "409 Conflict", {"status": "FAILED"})
-    return _answer(start_response, "201 Created", {"status": "CONFIRMED", "id": booking_id})
+    return _answer(start_response, "201 Created", {"status": "CONFIRMED", "id": seat.booking_id})
 
 
 def application(environ: dict, start_response) -> list[bytes]:

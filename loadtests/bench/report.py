@@ -94,6 +94,17 @@ def pgbench_lines(runs: list[PgbenchRun]) -> list[str]:
     ]
 
 
+def bare_bound_line(run: Run) -> str:
+    """The header's line for the bare lower bound's refusals (``run.bare_stack_bound``)."""
+    answered = run.wrk.answered
+    return (
+        "stack's lower bound (loadtests/bench/bare.py: the same gunicorn, statement and limits, "
+        f"no Django): {answered / run.wrk.seconds:.0f} refusals/s, app CPU "
+        f"{_ms(run.app_ms_per(answered))} ms, PostgreSQL CPU {_ms(run.pg_ms_per(answered))} ms "
+        "per refusal"
+    )
+
+
 def notes(result: PassResult) -> list[str]:
     """What the columns mean, once per run."""
     return [

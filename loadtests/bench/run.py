@@ -16,7 +16,7 @@ from loadtests.bench.measure import Server, measure, settle, warm_up
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
 from loadtests.bench.pgbench import PgbenchRun, pgbench_ceiling
 from loadtests.bench.report import say
-from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
+from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Run, Scenario
 from loadtests.bench.wrk import book_script, require_wrk
 from loadtests.harness import (
     BASE_DIR,
@@ -134,10 +134,10 @@ def gunicorn_description(server: Server) -> str:
     return f"gunicorn master pid {server.pid} + {workers} workers"
 
 
-def bare_stack_bound(setup: Setup, full_slot: int) -> str:
+def bare_stack_bound(setup: Setup, full_slot: int) -> Run:
     """Refusals of the full slot ``full_slot`` by the bare WSGI application
     (``loadtests.bench.bare``) under the same gunicorn, settings and limits: what gunicorn,
-    CPython and psycopg cost with no Django at all. One line for the report's header."""
+    CPython and psycopg cost with no Django at all."""
     args = setup.args
     log_path = REPORTS_DIR / f"bench-{setup.stamp}-bare-gunicorn.log"
     application = "loadtests.bench.bare:application"
@@ -156,19 +156,9 @@ def bare_stack_bound(setup: Setup, full_slot: int) -> str:
             seconds=args.refusal_seconds,
             postmaster=setup.postgres.postmaster_pid,
         )
-    answered = run.wrk.answered
-    if run.wrk.count(409) != answered or not answered:
+    if run.wrk.count_except(409) or not run.wrk.answered:
         raise RuntimeError(f"the bare lower bound answered {run.wrk.statuses}, not only 409")
-    app_ms, pg_ms = run.app_ms_per(answered), run.pg_ms_per(answered)
-    return (
-        "stack's lower bound (loadtests/bench/bare.py: the same gunicorn, statement and limits, "
-        f"no Django): {answered / run.wrk.seconds:.0f} refusals/s, app CPU "
-        f"{_ms(app_ms)} ms, PostgreSQL CPU {_ms(pg_ms)} ms per refusal"
-    )
-
-
-def _ms(value: float | None) -> str:
-    return "?" if value is None else f"{value:.3f}"
+    return run
 
 
 def one_pass(
@@ -251,7 +241,9 @@ def measure_all(
             postmaster=setup.postgres.postmaster_pid,
         )
         say("the stack's lower bound: refusals by a bare WSGI application")
-        setup.header.append(bare_stack_bound(setup, slots[MEDIQUEUE]["full"]))
+        setup.header.append(
+            report.bare_bound_line(bare_stack_bound(setup, slots[MEDIQUEUE]["full"]))
+        )
         results = [first]
         if setup.redis_url:
             redis_env = {**setup.env, "REDIS_URL": setup.redis_url}
