@@ -8,6 +8,8 @@ import tomllib
 from pathlib import Path
 
 from django.conf import settings
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(settings.BASE_DIR)
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=sha256:\w+)+)", re.M)
@@ -17,7 +19,7 @@ def pins(lock: str) -> dict[str, tuple[str, frozenset[str]]]:
     """Name (normalised) -> (version, hashes) of every pin of the lock file."""
     text = (ROOT / lock).read_text()
     return {
-        re.sub(r"[-_.]+", "-", name).lower(): (
+        canonicalize_name(name): (
             version,
             frozenset(re.findall(r"sha256:(\w+)", hashes)),
         )
@@ -26,8 +28,7 @@ def pins(lock: str) -> dict[str, tuple[str, frozenset[str]]]:
 
 
 def requirement_names(requirements: list[str]) -> set[str]:
-    names = (re.split(r"[\[<>=~! ]", requirement, maxsplit=1)[0] for requirement in requirements)
-    return {re.sub(r"[-_.]+", "-", name).lower() for name in names}
+    return {canonicalize_name(Requirement(requirement).name) for requirement in requirements}
 
 
 def test_every_production_pin_is_the_tested_pin_with_its_hashes():
