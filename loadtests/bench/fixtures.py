@@ -66,6 +66,17 @@ def clear_listing() -> dict:
     return {"deleted": deleted}
 
 
+def clear_slots() -> dict:
+    """Delete every slot, with its bookings, waiting list and notices: each build the
+    ablation compares starts on the same empty database."""
+    from booking.models import Booking, Notice, WaitlistEntry
+    from slots.models import Slot
+
+    for model in (Notice, WaitlistEntry, Booking, Slot):
+        model.objects.all().delete()
+    return {"cleared": True}
+
+
 def booking_slots(label: str) -> dict:
     """Fresh slots for one pass: one of each kind per server, a probe slot for the rate-limit
     check and one for pgbench, all through the slot service; the "full" ones booked through
@@ -104,6 +115,7 @@ def parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate")
     commands.add_parser("listing").add_argument("--total", type=int, required=True)
+    commands.add_parser("clear-slots")
     slots = commands.add_parser("booking-slots")
     slots.add_argument("--label", required=True)
     slots.add_argument("--clear-listing", action="store_true", help="delete the listing first")
@@ -118,6 +130,8 @@ def execute(args: argparse.Namespace) -> object:
         return {"migrated": True}
     if args.command == "listing":
         return listing(args.total)
+    if args.command == "clear-slots":
+        return clear_slots()
     if args.command == "booking-slots":
         if args.clear_listing:
             clear_listing()

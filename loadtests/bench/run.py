@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from loadtests import bench
-from loadtests.bench import cpu, database, reference, report, verdict
+from loadtests.bench import ablation, cpu, database, reference, report, variants, verdict
 from loadtests.bench.fixtures import FixturesProcess
 from loadtests.bench.measure import Server, measure, settle, warm_up
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
@@ -62,8 +63,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--worker-class", help="gunicorn worker class (default: the config's)")
     add("--threads", type=int, help="gunicorn threads per worker")
     add("--keep-database", action="store_true", help="keep mediqueue_bench afterwards")
+    add(
+        "--variant",
+        action="append",
+        metavar="NAME=REF",
+        help="the ablation: compare builds (git commits) instead (loadtests/bench/ablation.py)",
+    )
+    add("--passes", type=int, default=2, help="the ablation's alternating passes")
     args = parser.parse_args(argv)
     args.listing_1000_seconds = args.listing_seconds
+    if args.variant:
+        args.listing_1000_seconds = args.floor_seconds = 0  # the headline figures only
     args.second_pass = BOOKING_SCENARIOS
     if args.quick:
         # A smoke test: every correctness check, the 100-slot listing, and the Redis pass on
@@ -121,9 +131,12 @@ def redis_answers(url: str) -> bool:
 
 
 @contextmanager
-def mediqueue_server(env: dict, label: str, stamp: str) -> Iterator[Server]:
+def mediqueue_server(
+    env: dict, label: str, stamp: str, source_dir: Path = BASE_DIR
+) -> Iterator[Server]:
     log_path = REPORTS_DIR / f"bench-{stamp}-{label}-gunicorn.log"
-    with gunicorn(env, port=free_port(BENCH_PORTS), log_path=log_path) as server:
+    port = free_port(BENCH_PORTS)
+    with gunicorn(env, port=port, log_path=log_path, source_dir=source_dir) as server:
         yield Server(MEDIQUEUE, server.base_url, server.process.pid)
 
 
@@ -290,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with FixturesProcess(setup.env, fixtures_log) as fixtures:
             fixtures("migrate")
+            if setup.args.variant:
+                with variants.checked_out(setup.args.variant) as builds:
+                    return ablation.run(setup, fixtures, builds, setup.args.passes)
             results, pgbench_runs = measure_all(setup, fixtures)
     finally:
         if not setup.args.keep_database:

@@ -66,21 +66,28 @@ def gunicorn(
     log_path: Path | None = None,
     ready_seconds: float = 60,
     application: str = "mediqueue.wsgi:application",
+    source_dir: Path = BASE_DIR,
 ) -> Iterator[Gunicorn]:
     """Start gunicorn with ``env`` on 127.0.0.1:``port`` and yield it once /readyz answers;
     stop it afterwards (SIGTERM: the requests in flight finish first) unless it has exited.
 
     ``workers`` overrides the config's count (WEB_CONCURRENCY, else cores + 1). Its output
     goes to ``log_path``, else to a temporary file removed afterwards. ``application`` is the
-    WSGI application to serve (the bench's bare lower bound, ``loadtests.bench.bare``)."""
+    WSGI application to serve (the bench's bare lower bound, ``loadtests.bench.bare``);
+    ``source_dir`` the checkout whose code is served (the bench compares builds of the
+    service, each checked out apart, ``loadtests.bench.variants``)."""
+    config = source_dir / GUNICORN_CONFIG.relative_to(BASE_DIR)
+    if source_dir != BASE_DIR:
+        # Before the virtualenv's editable install of this checkout on sys.path.
+        env = {**env, "PYTHONPATH": str(source_dir)}
     with _log_file(log_path) as path, path.open("wb") as log:
-        command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)]
+        command = [sys.executable, "-m", "gunicorn", "-c", str(config)]
         command += ["--bind", f"{HOST}:{port}"]
         if workers:
             command += ["--workers", str(workers)]
         process = subprocess.Popen(
             [*command, application],
-            cwd=BASE_DIR,
+            cwd=source_dir,
             env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,0 +1,138 @@
+"""The ablation: several builds of the service (``variants``), each beside the reference, in
+alternating passes of one run, so that what each departure from idiomatic Django/DRF buys is
+read off one table (docs/performance.md keeps it).
+
+    make bench BENCH_ARGS="--variant today=1a411ae --variant orm-lock=ablation/orm-lock --passes 2"
+
+Every pass takes each build in turn (the order reversed from one pass to the next) through the
+headline scenarios, each right after the reference on the same scenario: GET /api/slots with 100
+slots, the hot slot, one connection, the flash crowd and the refusals. The database is emptied
+before each build's turn. The figures of a build are the medians over its passes; each ratio is
+to the reference measured beside it in the same pass. The first build named is the baseline the
+others are compared with.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from loadtests.bench import reference, verdict
+from loadtests.bench.fixtures import FixturesProcess
+from loadtests.bench.measure import Server
+from loadtests.bench.passes import Bench
+from loadtests.bench.report import say
+from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
+from loadtests.bench.variants import Variant
+
+# (scenario, column title, what is read off a run, True when higher is better)
+HEADLINES = (
+    (Scenario.HOT, "hot slot /s", "rate", True),
+    (Scenario.FLASH, "flash crowd /s", "rate", True),
+    (Scenario.REFUSAL, "refusals /s", "rate", True),
+    (Scenario.ONE_CONN, "1-conn p50 ms", "p50", False),
+    (Scenario.LISTING_100, "listing /s", "rate", True),
+)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure of one build: the median of its passes, and of its ratios to the
+    reference (each taken in its pass). For p50 the ratio is reference / build, so that above
+    1.0 is better everywhere."""
+
+    value: float
+    ratio: float
+
+
+def _read(result: PassResult, scenario: str, what: str) -> tuple[float, float] | None:
+    ours, ref = result.run(scenario, MEDIQUEUE), result.run(scenario, REFERENCE)
+    if ours is None or ref is None:
+        return None
+    if what == "p50":
+        return ours.wrk.p50_ms, ref.wrk.p50_ms / ours.wrk.p50_ms
+    rate = ours.wrk.answered / ours.wrk.seconds
+    return rate, rate / (ref.wrk.answered / ref.wrk.seconds)
+
+
+def figures(results: list[PassResult]) -> dict[str, Figure]:
+    found = {}
+    for scenario, _, what, _ in HEADLINES:
+        read = [r for r in (_read(result, scenario, what) for result in results) if r]
+        if read:
+            found[scenario] = Figure(
+                statistics.median(v for v, _ in read), statistics.median(r for _, r in read)
+            )
+    return found
+
+
+def table(variants: list[Variant], results: dict[str, list[PassResult]]) -> list[str]:
+    """Each build's medians, then each build's change against the first (the baseline), in
+    its ratio to the reference: what the departure it drops (or adds) is worth."""
+    head = f"  {'build':<14} {'commit':<9}" + "".join(f" {t:>21}" for _, t, _, _ in HEADLINES)
+    lines = [head]
+    by_name = {v.name: figures(results[v.name]) for v in variants}
+    for variant in variants:
+        cells = ""
+        for scenario, _, what, _ in HEADLINES:
+            figure = by_name[variant.name].get(scenario)
+            value = "n/a" if figure is None else f"{figure.value:,.{2 if what == 'p50' else 0}f}"
+            ratio = "" if figure is None else f" ({figure.ratio:.2f}x)"
+            cells += f" {value + ratio:>21}"
+        lines.append(f"  {variant.name:<14} {variant.commit:<9}{cells}")
+    baseline = variants[0].name
+    lines.append(f"  change of the ratio to the reference, against {baseline}:")
+    for variant in variants[1:]:
+        cells = ""
+        for scenario, _, _, _ in HEADLINES:
+            ours, base = by_name[variant.name].get(scenario), by_name[baseline].get(scenario)
+            change = "n/a" if not ours or not base else f"{(ours.ratio / base.ratio - 1):+.0%}"
+            cells += f" {change:>21}"
+        lines.append(f"  {variant.name:<14} {'':<9}{cells}")
+    lines.append("  (ratios: to the reference in the same pass; p50's is reference / build)")
+    return lines
+
+
+def run(setup, fixtures: FixturesProcess, variants: list[Variant], passes: int) -> int:
+    """Measure every build in ``passes`` alternating passes; print the table; the exit code
+    (non-zero when a correctness check failed in any pass)."""
+    from loadtests.bench.run import REPORTS_DIR, mediqueue_server, one_pass, seconds
+    from loadtests.harness import BENCH_PORTS, free_port
+
+    args = setup.args
+    results: dict[str, list[PassResult]] = {variant.name: [] for variant in variants}
+    failed = []
+    ref_log = REPORTS_DIR / f"bench-{setup.stamp}-reference.log"
+    with reference.reference_server(
+        database_url=setup.database_url, port=free_port(BENCH_PORTS), log_path=ref_log
+    ) as ref:
+        ref_server = Server(REFERENCE, ref.base_url, ref.pid)
+        for number in range(1, passes + 1):
+            order = variants if number % 2 else variants[::-1]
+            for variant in order:
+                say(f"pass {number}: {variant.name} ({variant.ref}, {variant.commit})")
+                fixtures("clear-slots")
+                label = f"{variant.name}-{number}"
+                with mediqueue_server(setup.env, label, setup.stamp, variant.source_dir) as ours:
+                    bench = Bench(
+                        ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures
+                    )
+                    result = PassResult(label, f"{variant.name} pass {number}")
+                    one_pass(bench, result, listings=True, scenarios=HEADLINE_BOOKINGS)
+                results[variant.name].append(result)
+                failed += [
+                    f"{label}: {check.name}: {check.detail}"
+                    for check in verdict.checks(result)
+                    if not check.ok
+                ]
+    print()
+    print("\n".join(setup.header))
+    print(f"ablation: {passes} passes, medians")
+    print("\n".join(table(variants, results)))
+    for line in failed:
+        print(f"  FAILED {line}")
+    print(f"ablation: {len(failed)} correctness checks failed")
+    return 1 if failed else 0
+
+
+HEADLINE_BOOKINGS = (Scenario.HOT, Scenario.ONE_CONN, Scenario.FLASH, Scenario.REFUSAL)
