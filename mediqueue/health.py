@@ -25,8 +25,3 @@ def readyz(request):
     except Exception:  # any failure to reach the database means "not ready"
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-def framework_floor(request):
-    """Benchmark-only (MEDIQUEUE_BENCH_ENDPOINTS=1): the cheapest JSON answer Django can give."""
-    return JsonResponse({"status": "ok"})

@@ -139,9 +139,6 @@ MEDIQUEUE_IDEMPOTENCY_WAIT_MS = env.int("MEDIQUEUE_IDEMPOTENCY_WAIT_MS", default
 # change made by hand in the database could leave behind. 0 turns the cache off.
 MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", default=5.0)
 
-# A benchmark-only URL (the bench's "framework floor"); never on in production.
-MEDIQUEUE_BENCH_ENDPOINTS = env.bool("MEDIQUEUE_BENCH_ENDPOINTS", default=False)
-
 # The patients' notices: mail through SMTP (EMAIL_URL) or into files, and their worker.
 globals().update(notice_settings(env, data_dir=DATA_DIR))
 

@@ -1,6 +1,5 @@
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -31,10 +30,6 @@ urlpatterns = [
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.
     re_path(r"^api/", csrf_exempt(error_handlers.page_not_found)),
 ]
-
-if settings.MEDIQUEUE_BENCH_ENDPOINTS:
-    # The benchmark's "framework floor": what a trivial view costs through the same stack.
-    urlpatterns.insert(0, path("__bench__/floor", health.framework_floor))
 
 handler400 = "mediqueue.error_handlers.bad_request"
 handler403 = "mediqueue.error_handlers.permission_denied"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loadtests.bench import floor
 from loadtests.bench.measure import Server, listing_size, measure, rate_limit_probe, settle, warm_up
 from loadtests.bench.report import say
 from loadtests.bench.results import (
@@ -31,7 +32,6 @@ LISTINGS = (
     (Scenario.LISTING_100, 100, "/api/slots?limit=100"),
     (Scenario.LISTING_1000, 1000, "/api/slots?limit=1000"),
 )
-FLOOR_PATH = "/__bench__/floor"
 # (scenario, which of the server's slots, connections). The refusal run books a slot of one
 # seat that the fixtures booked.
 BOOKINGS = (
@@ -69,6 +69,7 @@ class Bench:
     postmaster: int | None
     seconds: Seconds
     fixtures: Callable[..., object]
+    floor: Server | None = None  # the framework floor (loadtests.bench.floor), when measured
 
     def servers(self, turn: int) -> tuple[Server, Server]:
         pair = (self.mediqueue, self.reference)
@@ -84,7 +85,7 @@ class Bench:
             seconds=self.seconds.of(scenario),
             postmaster=self.postmaster,
         )
-        waited = settle((self.mediqueue, self.reference))
+        waited = settle(self.servers_running)
         say(
             f"{TITLES[scenario]:<37} {SERVER_NAMES[server.name]:<10} "
             f"{run.wrk.answered / run.wrk.seconds:8.1f} answers/s (then {waited:.1f} s to idle)"
@@ -93,7 +94,11 @@ class Bench:
 
     def warm_up(self, server: Server, script: str, connections: int) -> None:
         warm_up(server, script, connections=connections, seconds=self.seconds.warmup)
-        settle((self.mediqueue, self.reference))
+        settle(self.servers_running)
+
+    @property
+    def servers_running(self) -> tuple[Server, ...]:
+        return tuple(s for s in (self.mediqueue, self.reference, self.floor) if s is not None)
 
 
 def run_listings(bench: Bench, result: PassResult) -> None:
@@ -113,16 +118,16 @@ def run_listings(bench: Bench, result: PassResult) -> None:
             result.runs.setdefault(scenario, {})[server.name] = bench.measure(
                 server, scenario, script, LISTING_CONNECTIONS
             )
-        if scenario == Scenario.LISTING_100 and bench.seconds.floor:
+        if scenario == Scenario.LISTING_100 and bench.seconds.floor and bench.floor:
             run_floor(bench, result)
 
 
 def run_floor(bench: Bench, result: PassResult) -> None:
     """A trivial Django view through the same stack: what the framework alone costs."""
-    script = get_script(FLOOR_PATH)
-    bench.warm_up(bench.mediqueue, script, LISTING_CONNECTIONS)
+    script = get_script(floor.PATH)
+    bench.warm_up(bench.floor, script, LISTING_CONNECTIONS)
     result.runs[Scenario.FLOOR] = {
-        MEDIQUEUE: bench.measure(bench.mediqueue, Scenario.FLOOR, script, LISTING_CONNECTIONS)
+        MEDIQUEUE: bench.measure(bench.floor, Scenario.FLOOR, script, LISTING_CONNECTIONS)
     }
 
 

@@ -32,6 +32,8 @@ from loadtests.harness import (
 
 REPORTS_DIR = BASE_DIR / "loadtests" / "reports"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The framework floor's own gunicorn (the product has no such URL).
+FLOOR = "loadtests.bench.floor:application"
 BOOKING_SCENARIOS = (Scenario.HOT, Scenario.ONE_CONN, Scenario.FLASH, Scenario.REFUSAL)
 
 
@@ -103,7 +105,7 @@ def seconds(args: argparse.Namespace) -> Seconds:
 def service_env(database_url: str, args: argparse.Namespace, *, redis_url: str) -> dict:
     """Production settings, with what the bench must measure made explicit: the product's own
     default rate limits (None removes any set in this shell), the JSON event log; plus the
-    floor URL and the gunicorn options asked for."""
+    gunicorn options asked for."""
     options = {
         "WEB_CONCURRENCY": args.workers,
         "GUNICORN_WORKER_CLASS": args.worker_class,
@@ -116,7 +118,6 @@ def service_env(database_url: str, args: argparse.Namespace, *, redis_url: str) 
         REDIS_URL=redis_url,  # "": the default store, an UNLOGGED PostgreSQL table
         DJANGO_LOG_FORMAT="json",
         DJANGO_LOG_LEVEL="INFO",
-        MEDIQUEUE_BENCH_ENDPOINTS="1",
         **{name: str(value) for name, value in options.items() if value is not None},
     )
 
@@ -132,11 +133,17 @@ def redis_answers(url: str) -> bool:
 
 @contextmanager
 def mediqueue_server(
-    env: dict, label: str, stamp: str, source_dir: Path = BASE_DIR
+    env: dict,
+    label: str,
+    stamp: str,
+    source_dir: Path = BASE_DIR,
+    application: str = "mediqueue.wsgi:application",
 ) -> Iterator[Server]:
     log_path = REPORTS_DIR / f"bench-{stamp}-{label}-gunicorn.log"
     port = free_port(BENCH_PORTS)
-    with gunicorn(env, port=port, log_path=log_path, source_dir=source_dir) as server:
+    with gunicorn(
+        env, port=port, log_path=log_path, source_dir=source_dir, application=application
+    ) as server:
         yield Server(MEDIQUEUE, server.base_url, server.process.pid)
 
 
@@ -237,14 +244,19 @@ def measure_all(
         ref_server = Server(REFERENCE, ref.base_url, ref.pid)
         setup.header.append(f"reference: {ref.versions}, one process, pg Pool of 10 (default)")
 
-        def bench_with(ours: Server) -> Bench:
-            return Bench(ours, ref_server, setup.postgres.postmaster_pid, seconds(args), fixtures)
+        def bench_with(ours: Server, floor: Server | None = None) -> Bench:
+            pid = setup.postgres.postmaster_pid
+            return Bench(ours, ref_server, pid, seconds(args), fixtures, floor)
 
         say("pass 1 (rate-limit counters in PostgreSQL)")
-        with mediqueue_server(setup.env, "db", setup.stamp) as ours:
+        with (
+            mediqueue_server(setup.env, "db", setup.stamp) as ours,
+            mediqueue_server(setup.env, "floor", setup.stamp, application=FLOOR) as floor,
+        ):
             setup.header.append(f"MediQueue: {gunicorn_description(ours)}, DEBUG off, JSON log")
             first = PassResult("db", "pass 1: rate limits on, counters in PostgreSQL")
-            slots = one_pass(bench_with(ours), first, listings=True, scenarios=BOOKING_SCENARIOS)
+            bench = bench_with(ours, floor)
+            slots = one_pass(bench, first, listings=True, scenarios=BOOKING_SCENARIOS)
         say("pgbench")
         pgbench_runs = pgbench_ceiling(
             setup.database_url,
