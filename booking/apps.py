@@ -6,7 +6,7 @@ class BookingConfig(AppConfig):
     verbose_name = "Bookings"
 
     def ready(self):
-        from booking import waitlist
+        from booking import services
         from slots.signals import seats_added
 
-        seats_added.connect(waitlist.seats_added, dispatch_uid="booking.waitlist.seats_added")
+        seats_added.connect(services.seats_added, dispatch_uid="booking.services.seats_added")

@@ -1,6 +1,7 @@
-"""Booking and cancelling: the only code that changes a slot's seat count.
+"""Booking, cancelling and handing freed seats to the waiting list: the only code that changes a
+slot's seat count.
 
-Both take the slot's row lock and decide on the row as it is once the lock is held: ``book`` in
+Each takes the slot's row lock and decides on the row as it is once the lock is held: ``book`` in
 one statement (``booking.queries.take_seat``), ``cancel`` through ``slots.locks.lock_slot``.
 A slot already full or started in the committed state is refused without any lock (the
 statement does not match it, see booking.queries); a refusal is otherwise decided under the
@@ -25,7 +26,13 @@ from booking.errors import (
     SlotClosedError,
     SlotFullError,
 )
-from booking.models import Booking, Notice, is_well_formed_reference, new_booking_reference
+from booking.models import (
+    Booking,
+    Notice,
+    WaitlistEntry,
+    is_well_formed_reference,
+    new_booking_reference,
+)
 from mediqueue import metrics, ratelimit
 from mediqueue.audit import record_event
 from mediqueue.db import busy_on_lock_timeout, is_unique_violation
@@ -204,7 +211,7 @@ def cancel(*, reference: str) -> BookingOutcome:
             notices.record(Notice.Kind.BOOKING_CANCELLED, recipient=booking.email, booking=booking)
         # The freed seat goes to the earliest patient waiting, under the same lock: a seat is
         # never free while someone waits (I3).
-        promoted = waitlist.fill_free_seats(slot)
+        promoted = fill_free_seats(slot)
         transaction.on_commit(slot_listing_changed)
     return BookingOutcome(booking=booking, slot=slot, changed=True, promoted=promoted)
 
@@ -213,3 +220,51 @@ def _confirmed_booking(*, slot_id: int, user_id: str) -> Booking | None:
     return Booking.objects.filter(
         slot_id=slot_id, user_id=user_id, status=Booking.Status.CONFIRMED
     ).first()
+
+
+def fill_free_seats(slot: Slot) -> list[Booking]:
+    """Give each free seat of ``slot`` to the earliest WAITING entry, one seat each, and return
+    the bookings made. ``slot`` must be locked (``lock_slot``) and its counts current: the
+    caller has just freed or added seats in this transaction."""
+    free = slot.total_seats - slot.booked_seats
+    if free <= 0:
+        return []
+    if slot.has_started:
+        waitlist.expire_waiting(slot)
+        return []
+    waiting = WaitlistEntry.objects.filter(slot=slot, status=WaitlistEntry.Status.WAITING)
+    entries = list(waiting.order_by("id")[:free])
+    if not entries:
+        return []
+    bookings = [_promote(slot, entry) for entry in entries]
+    Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + len(bookings))
+    slot.booked_seats += len(bookings)
+    transaction.on_commit(slot_listing_changed)
+    return bookings
+
+
+def seats_added(sender, *, slot: Slot, **kwargs) -> None:
+    """``slots.signals.seats_added``: an admin added seats to the locked ``slot``."""
+    fill_free_seats(slot)
+
+
+def _promote(slot: Slot, entry: WaitlistEntry) -> Booking:
+    booking = Booking.objects.create(slot=slot, user_id=entry.user_id, email=entry.email)
+    WaitlistEntry.objects.filter(pk=entry.pk).update(
+        status=WaitlistEntry.Status.BOOKED, booking=booking, closed_at=waitlist.DATABASE_CLOCK
+    )
+    if entry.email:
+        notices.record(
+            Notice.Kind.WAITLIST_PROMOTED,
+            recipient=entry.email,
+            booking=booking,
+            waitlist_entry=entry,
+        )
+    record_event(
+        "waitlist_promoted",
+        entry_id=entry.pk,
+        booking_id=booking.pk,
+        slot_id=slot.pk,
+        user_id=entry.user_id,
+    )
+    return booking

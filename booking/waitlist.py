@@ -9,7 +9,8 @@ it, so two of these can never wait on each other (no deadlock). Under the lock:
   patient never coexist (invariant I3). That is also why the booking statement needs no look at
   the waiting list: while anyone waits, the slot is full, and the statement refuses;
 - a freed seat (a cancel, or an admin adding seats) goes to the earliest WAITING entries, one
-  per seat, in the same transaction (``fill_free_seats``): invariants I3 and I4;
+  per seat, in the same transaction (``booking.services.fill_free_seats``, with every other
+  change of a seat count): invariants I3 and I4;
 - a patient holding a seat cannot join, and a promoted patient's entry stops waiting as their
   booking is made (I5).
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -41,7 +42,6 @@ from booking.models import Booking, Notice, WaitlistEntry, is_well_formed_refere
 from mediqueue.audit import record_event
 from slots.locks import lock_slot
 from slots.models import Slot
-from slots.selectors import slot_listing_changed
 
 Status = WaitlistEntry.Status
 
@@ -121,7 +121,7 @@ def waitlist_leave(*, reference: str) -> Left:
         if entry.status == Status.BOOKED:
             raise AlreadyPromotedError()
         if entry.status == Status.WAITING and slot.has_started:
-            _expire(slot)
+            expire_waiting(slot)
             entry.refresh_from_db()
         if entry.status != Status.WAITING:
             return Left(waiting=waiting_view(entry), changed=False)
@@ -138,55 +138,6 @@ def waitlist_entry_get(*, reference: str) -> Waiting:
     return waiting_view(entry)
 
 
-def fill_free_seats(slot: Slot) -> list[Booking]:
-    """Give each free seat of ``slot`` to the earliest WAITING entry, one seat each, and return
-    the bookings made. ``slot`` must be locked (``lock_slot``) and its counts current: the
-    caller has just freed or added seats in this transaction."""
-    free = slot.total_seats - slot.booked_seats
-    if free <= 0:
-        return []
-    if slot.has_started:
-        _expire(slot)
-        return []
-    entries = list(
-        WaitlistEntry.objects.filter(slot=slot, status=Status.WAITING).order_by("id")[:free]
-    )
-    if not entries:
-        return []
-    bookings = [_promote(slot, entry) for entry in entries]
-    Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + len(bookings))
-    slot.booked_seats += len(bookings)
-    transaction.on_commit(slot_listing_changed)
-    return bookings
-
-
-def seats_added(sender, *, slot: Slot, **kwargs) -> None:
-    """``slots.signals.seats_added``: an admin added seats to the locked ``slot``."""
-    fill_free_seats(slot)
-
-
-def _promote(slot: Slot, entry: WaitlistEntry) -> Booking:
-    booking = Booking.objects.create(slot=slot, user_id=entry.user_id, email=entry.email)
-    WaitlistEntry.objects.filter(pk=entry.pk).update(
-        status=Status.BOOKED, booking=booking, closed_at=DATABASE_CLOCK
-    )
-    if entry.email:
-        notices.record(
-            Notice.Kind.WAITLIST_PROMOTED,
-            recipient=entry.email,
-            booking=booking,
-            waitlist_entry=entry,
-        )
-    record_event(
-        "waitlist_promoted",
-        entry_id=entry.pk,
-        booking_id=booking.pk,
-        slot_id=slot.pk,
-        user_id=entry.user_id,
-    )
-    return booking
-
-
 def expire_started(*, now=None) -> int:
     """Record EXPIRED on the WAITING entries of every slot that has started; the count."""
     now = now or timezone.now()
@@ -198,11 +149,12 @@ def expire_started(*, now=None) -> int:
     expired = 0
     for slot_id in list(slot_ids):
         with transaction.atomic():
-            expired += _expire(lock_slot(slot_id))
+            expired += expire_waiting(lock_slot(slot_id))
     return expired
 
 
-def _expire(slot: Slot) -> int:
+def expire_waiting(slot: Slot) -> int:
+    """Record EXPIRED on the WAITING entries of ``slot`` (locked, and started)."""
     return WaitlistEntry.objects.filter(slot=slot, status=Status.WAITING).update(
         status=Status.EXPIRED, closed_at=DATABASE_CLOCK
     )

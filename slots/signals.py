@@ -14,6 +14,6 @@ def listing_changed(sender, **kwargs) -> None:
 
 # Sent by slots.services.slot_update when an admin adds seats to a slot, inside the transaction
 # and under the slot's row lock, with ``slot`` as it now is. The booking app hands the new seats
-# to the slot's waiting list here (booking.waitlist.fill_free_seats): slots cannot know of it,
+# to the slot's waiting list here (booking.services.fill_free_seats): slots cannot know of it,
 # since layers only point down.
 seats_added = Signal()

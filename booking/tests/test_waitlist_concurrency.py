@@ -95,7 +95,7 @@ def test_control_cancels_that_do_not_promote_leave_seats_free_while_patients_wai
     make_full_slot, run_together, monkeypatch
 ):
     # The same scene with the promotion switched off: the check of I3 above can fail, and does.
-    monkeypatch.setattr(waitlist, "fill_free_seats", lambda slot: [])
+    monkeypatch.setattr(services, "fill_free_seats", lambda slot: [])
     slot, holders = make_full_slot(seats=10)
     for n in range(10):
         waitlist.waitlist_join(slot_id=slot.pk, user_id=f"waiter-{n}")
