@@ -15,12 +15,15 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from booking import queries, services
 from booking.errors import AlreadyBookedError, SlotFullError
 from booking.invariants import find_violations
 from booking.models import Booking
 from mediqueue.errors import MediQueueError
+from slots.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,6 +165,37 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
         assert isinstance(outcome, AlreadyBookedError), outcome
         assert slot.booked_seats == 1
         assert Booking.objects.filter(slot=slot).count() == 1
+        assert find_violations() == []
+
+    def test_a_seat_freed_again_after_the_lock_wait_is_booked_by_one_retry(
+        self, make_slot, monkeypatch
+    ):
+        # The queued statement re-checks the row once the rival commits and finds it full; by
+        # the time the refusal is explained afresh the rival has cancelled, so nothing explains
+        # it: the seat is free again, and one more attempt takes it.
+        take_seat, attempts = queries.take_seat, []
+
+        def the_rival_cancels_after_the_first_attempt(**kwargs):
+            seat = take_seat(**kwargs)
+            attempts.append(seat.taken)
+            if len(attempts) == 1:
+                with transaction.atomic():
+                    Booking.objects.filter(user_id="rival").update(
+                        status=Booking.Status.CANCELLED, cancelled_at=timezone.now()
+                    )
+                    freed = F("booked_seats") - 1
+                    Slot.objects.filter(pk=kwargs["slot_id"]).update(booked_seats=freed)
+            return seat
+
+        monkeypatch.setattr(queries, "take_seat", the_rival_cancels_after_the_first_attempt)
+
+        slot, outcome = self._second_patient_books_while_a_rival_holds_the_last_seat(make_slot)
+
+        assert isinstance(outcome, services.Booked), outcome
+        assert attempts == [False, True]
+        assert slot.booked_seats == 1
+        confirmed = Booking.objects.filter(status=Booking.Status.CONFIRMED)
+        assert list(confirmed.values_list("user_id", flat=True)) == ["second"]
         assert find_violations() == []
 
     def test_control_deciding_on_the_snapshot_before_the_lock_overbooks(
