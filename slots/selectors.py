@@ -44,8 +44,8 @@ _LISTING_CACHE_MAX_ENTRIES = 64
 
 
 def slot_listing_changed() -> None:
-    """Call once a change of slots or seats is committed (transaction.on_commit)."""
-    _listing_cache.clear()
+    """Call once a change of slots or seats is committed (transaction.on_commit): every cached
+    page, in every process, is then under an older version, and never served again."""
     shared_version.bump(LISTING)
 
 
