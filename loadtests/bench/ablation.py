@@ -14,8 +14,10 @@ others are compared with.
 
 from __future__ import annotations
 
+import json
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from loadtests.bench import reference, verdict
 from loadtests.bench.fixtures import FixturesProcess
@@ -37,31 +39,43 @@ HEADLINES = (
 
 @dataclass(frozen=True)
 class Figure:
-    """One headline figure of one build: the median of its passes, and of its ratios to the
-    reference (each taken in its pass). For p50 the ratio is reference / build, so that above
-    1.0 is better everywhere."""
+    """One headline figure of one build: the median of its passes, of its ratios to the
+    reference (each taken in its pass; for p50, reference / build, so that above 1.0 is better
+    everywhere), and of the CPU milliseconds per answer of its app processes and PostgreSQL
+    together, the figure a neighbour's load moves least."""
 
     value: float
     ratio: float
+    cpu_ms: float | None
 
 
-def _read(result: PassResult, scenario: str, what: str) -> tuple[float, float] | None:
+def _read(result: PassResult, scenario: str, what: str) -> Figure | None:
     ours, ref = result.run(scenario, MEDIQUEUE), result.run(scenario, REFERENCE)
     if ours is None or ref is None:
         return None
+    answered = ours.wrk.answered
+    app, pg = ours.app_ms_per(answered), ours.pg_ms_per(answered)
+    cpu_ms = None if app is None or pg is None else app + pg
     if what == "p50":
-        return ours.wrk.p50_ms, ref.wrk.p50_ms / ours.wrk.p50_ms
-    rate = ours.wrk.answered / ours.wrk.seconds
-    return rate, rate / (ref.wrk.answered / ref.wrk.seconds)
+        return Figure(ours.wrk.p50_ms, ref.wrk.p50_ms / ours.wrk.p50_ms, cpu_ms)
+    rate = answered / ours.wrk.seconds
+    return Figure(rate, rate / (ref.wrk.answered / ref.wrk.seconds), cpu_ms)
+
+
+def _median(values) -> float | None:
+    values = [value for value in values if value is not None]
+    return statistics.median(values) if values else None
 
 
 def figures(results: list[PassResult]) -> dict[str, Figure]:
     found = {}
     for scenario, _, what, _ in HEADLINES:
-        read = [r for r in (_read(result, scenario, what) for result in results) if r]
+        read = [f for f in (_read(result, scenario, what) for result in results) if f]
         if read:
             found[scenario] = Figure(
-                statistics.median(v for v, _ in read), statistics.median(r for _, r in read)
+                _median(f.value for f in read),
+                _median(f.ratio for f in read),
+                _median(f.cpu_ms for f in read),
             )
     return found
 
@@ -80,17 +94,52 @@ def table(variants: list[Variant], results: dict[str, list[PassResult]]) -> list
             ratio = "" if figure is None else f" ({figure.ratio:.2f}x)"
             cells += f" {value + ratio:>21}"
         lines.append(f"  {variant.name:<14} {variant.commit:<9}{cells}")
+    lines.append("  CPU ms per answer (app + PostgreSQL):")
+    for variant in variants:
+        cells = ""
+        for scenario, _, _, _ in HEADLINES:
+            figure = by_name[variant.name].get(scenario)
+            cpu_ms = None if figure is None else figure.cpu_ms
+            cells += f" {'n/a' if cpu_ms is None else f'{cpu_ms:.3f}':>21}"
+        lines.append(f"  {variant.name:<14} {'':<9}{cells}")
     baseline = variants[0].name
     lines.append(f"  change of the ratio to the reference, against {baseline}:")
     for variant in variants[1:]:
         cells = ""
         for scenario, _, _, _ in HEADLINES:
             ours, base = by_name[variant.name].get(scenario), by_name[baseline].get(scenario)
-            change = "n/a" if not ours or not base else f"{(ours.ratio / base.ratio - 1):+.0%}"
-            cells += f" {change:>21}"
+            cells += f" {_change(ours, base):>21}"
         lines.append(f"  {variant.name:<14} {'':<9}{cells}")
-    lines.append("  (ratios: to the reference in the same pass; p50's is reference / build)")
+    lines.append("  (ratios: to the reference in the same pass; p50's is reference / build;")
+    lines.append("   changes: of the ratio, then of the CPU per answer, against the baseline)")
     return lines
+
+
+def _change(ours: Figure | None, base: Figure | None) -> str:
+    if not ours or not base:
+        return "n/a"
+    ratio = f"{ours.ratio / base.ratio - 1:+.0%}"
+    if ours.cpu_ms is None or base.cpu_ms is None:
+        return ratio
+    return f"{ratio} / cpu {ours.cpu_ms / base.cpu_ms - 1:+.0%}"
+
+
+def write_json(path: Path, header: list[str], variants: list[Variant], results: dict) -> None:
+    document = {
+        "header": header,
+        "builds": [
+            {
+                "name": variant.name,
+                "ref": variant.ref,
+                "commit": variant.commit,
+                "medians": {k: asdict(f) for k, f in figures(results[variant.name]).items()},
+                "passes": [asdict(result) for result in results[variant.name]],
+            }
+            for variant in variants
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2))
 
 
 def run(setup, fixtures: FixturesProcess, variants: list[Variant], passes: int) -> int:
@@ -129,6 +178,9 @@ def run(setup, fixtures: FixturesProcess, variants: list[Variant], passes: int) 
     print("\n".join(setup.header))
     print(f"ablation: {passes} passes, medians")
     print("\n".join(table(variants, results)))
+    path = REPORTS_DIR / f"bench-{setup.stamp}-ablation.json"
+    write_json(path, setup.header, variants, results)
+    print(f"written: {path}")
     for line in failed:
         print(f"  FAILED {line}")
     print(f"ablation: {len(failed)} correctness checks failed")
