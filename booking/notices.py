@@ -3,9 +3,8 @@
 ``record`` writes a Notice in the transaction of the change it tells of (a booking, a cancel, a
 join, a promotion) and defers its delivery job in that same transaction: procrastinate's jobs
 are rows of the same database, written through Django's connection. So either the change, its
-notice and its job all commit, or none does. The booking statement writes its notice itself
-(booking.queries) and its job is deferred right after; ``requeue_pending`` is the safety net
-for a job that never got deferred (a process killed in between) or died with its worker.
+notice and its job all commit, or none does: it is the one way a notice leaves. A job whose
+worker died is retried (``booking.tasks.retry_stalled_jobs``).
 
 Delivery is at least once: a worker killed after the SMTP server took a message but before
 the notice was marked SENT sends it again, with the same Message-ID (the notice's key), which
@@ -20,12 +19,9 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from procrastinate import exceptions as procrastinate_errors
 from procrastinate.contrib.django import app
-from procrastinate.contrib.django.models import ProcrastinateJob
 
 from booking.models import Booking, Notice, WaitlistEntry
 from booking.notice_mail import compose
@@ -60,17 +56,6 @@ def _delivery(notice_id: int):
     at once, and one queued job at most (its queueing lock)."""
     lock = _lock(notice_id)
     return app.configure_task(DELIVER_TASK, lock=lock, queueing_lock=lock)
-
-
-def defer_delivery(notice_id: int) -> bool:
-    """Queue the delivery of one notice, unless a delivery of it is already queued; whether a
-    job was queued."""
-    try:
-        with transaction.atomic():  # a savepoint: a refused job leaves the caller's block usable
-            _delivery(notice_id).defer(notice_id=notice_id)
-    except procrastinate_errors.AlreadyEnqueued:
-        return False
-    return True
 
 
 def _lock(notice_id: int) -> str:
@@ -109,20 +94,6 @@ def deliver(notice_id: int, *, last_attempt: bool) -> None:
 def _scrubbed(error: Exception, recipient: str) -> str:
     """The error as staff may read it, without the patient's address (SMTP errors quote it)."""
     return f"{type(error).__name__}: {error}".replace(recipient, "<recipient>")[:1000]
-
-
-def requeue_pending(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue a delivery for every PENDING notice that has no delivery queued or running (a
-    running one that stalled is retried by booking.tasks.retry_stalled_jobs); how many."""
-    live = set(
-        ProcrastinateJob.objects.filter(
-            task_name=DELIVER_TASK, status__in=["todo", "doing"]
-        ).values_list("lock", flat=True)
-    )
-    stale = Notice.objects.filter(
-        status=Notice.Status.PENDING, created_at__lt=timezone.now() - older_than
-    ).values_list("pk", flat=True)
-    return sum(defer_delivery(pk) for pk in stale if _lock(pk) not in live)
 
 
 def erase_expired_addresses(*, now=None) -> int:

@@ -39,41 +39,19 @@ from datetime import datetime
 from psycopg import sql
 from psycopg.rows import class_row
 
-from booking.models import Booking, Notice, new_booking_reference
+from booking.models import Booking
 from mediqueue.db import run_as_own_transaction
 from mediqueue.ratelimit import COUNTED_RESULTS, Count, counting_cte, maybe_purge
 from slots.models import Doctor, Slot
 from slots.representation import slot_json
 
 CONFIRMED = sql.Literal(str(Booking.Status.CONFIRMED)).as_string()
-BOOKING_CONFIRMED = sql.Literal(str(Notice.Kind.BOOKING_CONFIRMED)).as_string()
-PENDING = sql.Literal(str(Notice.Status.PENDING)).as_string()
-
-# With an address, the booking keeps it and its confirmation notice is written to the outbox,
-# by the same statement: the notice commits if and only if the booking does. Without one (the
-# benchmarked case), the statement is the one above, untouched.
-_NOTICE_CTE = f""",
-notice AS (
-    INSERT INTO booking_notice
-        (key, kind, recipient, booking_id, status, attempts, last_error, created_at)
-    SELECT %(notice_key)s, {BOOKING_CONFIRMED}, %(email)s, booking.id, {PENDING}, 0, '', now()
-    FROM booking
-    RETURNING id
-)"""
 
 
-def take_seat_sql(counting: str = "", *, notify: bool = False) -> str:
+def take_seat_sql(counting: str = "") -> str:
     """The booking statement; with ``counting`` (``mediqueue.ratelimit.counting_cte``), it
     also counts the request's rate limits first, in the same round trip, and takes no seat
-    when one is exceeded. With ``notify``, it also stores the patient's address
-    (``%(email)s``) and writes the booking's confirmation notice (``%(notice_key)s``)."""
-    booking_columns = "reference, slot_id, user_id, status, created_at"
-    booking_values = f"%(reference)s, seat.id, %(user_id)s, {CONFIRMED}, now()"
-    if notify:
-        booking_columns += ", email"
-        booking_values += ", %(email)s"
-    notice_cte = _NOTICE_CTE if notify else ""
-    notice_id = "\n       (SELECT id FROM notice) AS notice_id," if notify else ""
+    when one is exceeded."""
     within_limits = "AND (SELECT ok FROM within_limits)" if counting else ""
     counted_results = (
         f"(SELECT ok FROM within_limits) AS within_limits, {COUNTED_RESULTS}"
@@ -99,12 +77,12 @@ seat AS (
     RETURNING s.id, s.booked_seats
 ),
 booking AS (
-    INSERT INTO booking_booking ({booking_columns})
-    SELECT {booking_values} FROM seat
+    INSERT INTO booking_booking (reference, slot_id, user_id, email, status, created_at)
+    SELECT %(reference)s, seat.id, %(user_id)s, %(email)s, {CONFIRMED}, now() FROM seat
     RETURNING id, created_at
-){notice_cte}
+)
 SELECT s.id IS NOT NULL AS slot_exists,
-       booking.id AS booking_id,{notice_id}
+       booking.id AS booking_id,
        booking.created_at AS booked_at,
        coalesce(seat.booked_seats, s.booked_seats) AS booked_seats,
        s.total_seats,
@@ -133,14 +111,11 @@ TAKE_SEAT = take_seat_sql()
 
 
 @functools.cache
-def take_seat_counting_sql(count: int, *, notify: bool = False) -> str:
+def take_seat_counting_sql(count: int) -> str:
     """The statement for ``count`` rate-limit counters (the CTE's text depends on the number
     of counters only): one text each, prepared once per connection."""
     counting, _ = counting_cte([Count("", str(n), "1/s") for n in range(count)])
-    return take_seat_sql(counting, notify=notify)
-
-
-TAKE_SEAT_NOTIFYING = take_seat_sql(notify=True)
+    return take_seat_sql(counting)
 
 
 @dataclass(frozen=True)
@@ -166,7 +141,6 @@ class TakeSeat:
     within_limits: bool | None = None
     counted_hits: list[int] | None = None
     counted_seconds_left: list[float] | None = None
-    notice_id: int | None = None  # the confirmation notice, when an address was given
 
     @property
     def taken(self) -> bool:
@@ -199,12 +173,13 @@ class TakeSeat:
             created_at=self.slot_created_at,
         )
 
-    def booking(self, *, slot: Slot, reference: str, user_id: str) -> Booking:
+    def booking(self, *, slot: Slot, reference: str, user_id: str, email: str) -> Booking:
         return Booking(
             pk=self.booking_id,
             reference=reference,
             slot=slot,
             user_id=user_id,
+            email=email,
             status=Booking.Status.CONFIRMED,
             created_at=self.booked_at,
         )
@@ -220,21 +195,19 @@ def take_seat_statement(
     email: str = "",
 ) -> tuple[str, dict]:
     """The booking statement for this request and its parameters: counting the rate limits of
-    ``counting`` in it (on PostgreSQL); with an ``email``, the notifying statement."""
+    ``counting`` in it (on PostgreSQL)."""
     params = {
         "slot_id": slot_id,
         "user_id": user_id,
+        "email": email,
         "reference": reference,
         "lock_timeout": lock_timeout,
     }
-    notify = bool(email)
-    statement = TAKE_SEAT_NOTIFYING if notify else TAKE_SEAT
-    if notify:
-        params.update(email=email, notice_key=new_booking_reference())
+    statement = TAKE_SEAT
     if counting:
         _, counting_params = counting_cte(counting)
         params.update(counting_params)
-        statement = take_seat_counting_sql(len(counting), notify=notify)
+        statement = take_seat_counting_sql(len(counting))
     return statement, params
 
 

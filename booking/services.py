@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -53,6 +54,7 @@ class Booked:
 
     reference: str
     user_id: str
+    email: str
     slot_id: int
     seat: queries.TakeSeat
 
@@ -62,7 +64,9 @@ class Booked:
 
     @property
     def booking(self) -> Booking:
-        return self.seat.booking(slot=self.slot, reference=self.reference, user_id=self.user_id)
+        return self.seat.booking(
+            slot=self.slot, reference=self.reference, user_id=self.user_id, email=self.email
+        )
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,6 @@ def book(
     user_id: str,
     email: str = "",
     limits: Sequence[Count] = (),
-    attempts_left: int = 1,
 ) -> Booked:
     """Give ``user_id`` one seat of the slot, counting the request's rate ``limits`` first.
 
@@ -89,12 +92,31 @@ def book(
     patient already holds a seat (AlreadyBookedError, which never carries the booking: its
     reference is the key to it). With the counters in PostgreSQL the booking statement counts
     the limits itself, in its one round trip; with Redis they are counted there first.
-    With an ``email``, the same statement also writes the confirmation notice to the outbox.
+
+    Without an ``email`` the booking statement is a transaction of its own, so the slot's lock
+    is never held across a round trip. With one, the booking and its confirmation notice (the
+    outbox, ``booking.notices.record``) commit together, in one transaction.
     """
     limits = list(limits)
     if limits and not ratelimit.counted_by_the_database():
         ratelimit.enforce(limits)
         limits = []
+    with transaction.atomic() if email else nullcontext():
+        booked = _take_a_seat(
+            slot_id=slot_id,
+            user_id=user_id,
+            email=email,
+            limits=limits,
+            attempts_left=1,
+        )
+        if email:
+            notices.record(Notice.Kind.BOOKING_CONFIRMED, recipient=email, booking=booked.booking)
+    return booked
+
+
+def _take_a_seat(
+    *, slot_id: int, user_id: str, email: str, limits: list[Count], attempts_left: int
+) -> Booked:
     reference = new_booking_reference()
     try:
         with busy_on_lock_timeout(SlotBusyError):
@@ -127,9 +149,6 @@ def book(
         )
 
     transaction.on_commit(slot_listing_changed)
-    if seat.notice_id is not None:
-        notice_id = seat.notice_id
-        transaction.on_commit(lambda: notices.defer_delivery(notice_id))
     record_event(
         "booking_confirmed",
         booking_id=seat.booking_id,
@@ -138,7 +157,7 @@ def book(
         booked_seats=seat.booked_seats,
         total_seats=seat.total_seats,
     )
-    return Booked(reference=reference, user_id=user_id, slot_id=slot_id, seat=seat)
+    return Booked(reference=reference, user_id=user_id, email=email, slot_id=slot_id, seat=seat)
 
 
 def _refuse_as_the_snapshot_explains(seat: queries.TakeSeat) -> None:
@@ -173,7 +192,13 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, email: str, attempts_left:
     if _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None:
         raise AlreadyBookedError()
     if attempts_left:
-        return book(slot_id=slot_id, user_id=user_id, email=email, attempts_left=attempts_left - 1)
+        return _take_a_seat(
+            slot_id=slot_id,
+            user_id=user_id,
+            email=email,
+            limits=[],
+            attempts_left=attempts_left - 1,
+        )
     raise SlotBusyError()
 
 

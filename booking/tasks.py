@@ -66,13 +66,6 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
 
 
 @app.periodic(cron="* * * * *")
-@app.task(name="booking.tasks.requeue_pending_notices", queue="notices", queueing_lock="requeue")
-@_own_connection
-def requeue_pending_notices(timestamp: int) -> None:
-    notices.requeue_pending()
-
-
-@app.periodic(cron="* * * * *")
 @app.task(name="booking.tasks.expire_started_waitlists", queueing_lock="expire")
 @_own_connection
 def expire_started_waitlists(timestamp: int) -> None:

@@ -125,6 +125,7 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
                         {
                             "slot_id": slot.pk,
                             "user_id": rival_user,
+                            "email": "",
                             "reference": "rival-reference",
                             "lock_timeout": "5s",
                         },

@@ -134,19 +134,3 @@ def test_addresses_are_erased_once_the_booking_is_over_and_the_retention_passed(
         Notice.objects.filter(booking__user_id="over").values_list("recipient", flat=True)
     ) == {""}
     assert not Notice.objects.filter(booking__user_id="live", recipient="").exists()
-
-
-def test_a_notice_whose_job_was_lost_is_queued_again(make_slot, smtp_server, run_worker):
-    slot = make_slot(seats=1)
-    services.book(slot_id=slot.pk, user_id="ada", email="ada@example.org")
-    from django.db import connection
-
-    with connection.cursor() as cursor:  # as if the process died before deferring the job
-        cursor.execute("DELETE FROM procrastinate_jobs")
-    Notice.objects.update(created_at=Notice.objects.get().created_at.replace(year=2000))
-
-    assert notices.requeue_pending() == 1
-    assert notices.requeue_pending() == 0  # one job queued is enough
-    run_worker()
-
-    assert len(smtp_server.messages) == 1

@@ -40,6 +40,7 @@ def as_pgbench(statement: str) -> str:
         .replace("%(slot_id)s", ":slot")
         .replace("%(lock_timeout)s", "'2000ms'")
         .replace("%(reference)s", "md5(random()::text)")
+        .replace("%(email)s", "''")
         # A constant per transaction, as in the service (a volatile function here would turn
         # the index probe of the NOT EXISTS into a scan of the slot's bookings).
         .replace("%(user_id)s", "('pgbench-' || :patient)")
