@@ -17,14 +17,10 @@ from booking.serializers import (
     booked_answer,
     booking_answer,
 )
-from mediqueue import metrics, validation
+from mediqueue import metrics
 from mediqueue.api import LeanAPIView, json_answer, read_json_object
 from mediqueue.errors import InvalidRequestError
 from mediqueue.schema import error
-
-BOOK_REQUEST_RULES = {"userId": validation.patient_id, "slotId": validation.whole_number}
-OPTIONAL_EMAIL = {"email": validation.email_address}
-
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
@@ -42,14 +38,16 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
-def validated_patient_request(request: HttpRequest, data: dict, *rules: dict) -> dict:
-    """``data``'s fields checked by ``rules`` (``mediqueue.validation``); an invalid request
-    counts against its client's rate limit too, its patient unknown, before it is refused."""
-    try:
-        return validation.validated(data, *rules)
-    except InvalidRequestError:
+def validated_patient_request(request: HttpRequest, data: dict, serializer_class) -> dict:
+    """``data`` parsed by ``serializer_class``; an invalid request counts against its client's
+    rate limit too, its patient unknown, before it is refused."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
         throttles.check_booking(request, patient=None)
-        raise
+        raise InvalidRequestError(
+            {field: [str(m) for m in messages] for field, messages in serializer.errors.items()}
+        )
+    return serializer.validated_data
 
 
 def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
@@ -122,7 +120,7 @@ class BookApi(LeanAPIView):
     )
     def post(self, request: HttpRequest) -> HttpResponse:
         data = read_json_object(request)
-        fields = validated_patient_request(request, data, BOOK_REQUEST_RULES, OPTIONAL_EMAIL)
+        fields = validated_patient_request(request, data, BookInputSerializer)
         user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
         limits = throttles.booking_limits(request, patient=user_id)
 

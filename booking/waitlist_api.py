@@ -13,7 +13,6 @@ from booking import idempotency, messages, throttles, waitlist
 from booking.api import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_KEY_PARAMETER,
-    OPTIONAL_EMAIL,
     respond_once,
     validated_patient_request,
 )
@@ -23,11 +22,8 @@ from booking.serializers import (
     WaitlistJoinInputSerializer,
     waiting_answer,
 )
-from mediqueue import validation
 from mediqueue.api import LeanAPIView, json_answer, read_json_object
 from mediqueue.schema import error
-
-JOIN_REQUEST_RULES = {"userId": validation.patient_id}
 
 _LEAVE_MESSAGES = {
     (True, waitlist.Status.LEFT): messages.LEFT,
@@ -68,7 +64,7 @@ class WaitlistJoinApi(LeanAPIView):
     )
     def post(self, request: HttpRequest, slot_id: int) -> HttpResponse:
         data = read_json_object(request)
-        fields = validated_patient_request(request, data, JOIN_REQUEST_RULES, OPTIONAL_EMAIL)
+        fields = validated_patient_request(request, data, WaitlistJoinInputSerializer)
         user_id, email = fields["userId"], fields.get("email", "")
         throttles.check_booking(request, patient=user_id)
 

@@ -1,20 +1,14 @@
 """What a client may send, as plain functions: one copy of each rule.
 
-The lean API views (``mediqueue.api.LeanAPIView``) call them directly; the DRF fields of the
-admin API and of the OpenAPI schema (``mediqueue.fields``) and the pages' forms delegate to them,
-so the schema, the API and the pages accept exactly the same input.
+The DRF fields that parse every API request and describe it in the OpenAPI schema
+(``mediqueue.fields``) and the pages' forms delegate to them, so the schema, the API and the
+pages accept exactly the same input.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from typing import Any
-
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-
-from mediqueue.errors import InvalidRequestError
 
 MAX_DB_INTEGER = 2**63 - 1
 PATIENT_ID_MAX_LENGTH = 64
@@ -27,8 +21,6 @@ _TEXT_EDGE = r"[^\s\x00-\x1f\x7f-\x9f\ud800-\udfff]"
 TEXT_PATTERN = rf"^{_TEXT_EDGE}({_TEXT_CHAR}*{_TEXT_EDGE})?$"
 _TEXT = re.compile(TEXT_PATTERN)
 
-REQUIRED = "This field is required."
-NOT_NULL = "This field may not be null."
 UNCLEAN_TEXT = "Must not start or end with spaces nor contain control characters."
 
 
@@ -64,19 +56,6 @@ def patient_id(value: Any) -> str:
 EMAIL_MAX_LENGTH = 254
 
 
-def email_address(value: Any) -> str:
-    """An address to send a patient's notices to (Django's own rule for an address)."""
-    if not isinstance(value, str):
-        raise FieldError("Must be a string.")
-    if len(value) > EMAIL_MAX_LENGTH:
-        raise FieldError(f"Must be at most {EMAIL_MAX_LENGTH} characters.")
-    try:
-        validate_email(value)
-    except ValidationError as error:
-        raise FieldError("Enter a valid email address.") from error
-    return value
-
-
 def whole_number(value: Any, *, min_value: int = 1, max_value: int = MAX_DB_INTEGER) -> int:
     """A JSON whole number: never a string, a bool, a float, or out of range."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -86,30 +65,3 @@ def whole_number(value: Any, *, min_value: int = 1, max_value: int = MAX_DB_INTE
     if value > max_value:
         raise FieldError(f"Ensure this value is less than or equal to {max_value}.")
     return value
-
-
-def validated(
-    data: Mapping[str, Any],
-    rules: Mapping[str, Callable[[Any], Any]],
-    optional: Mapping[str, Callable[[Any], Any]] | None = None,
-) -> dict:
-    """Each required field of ``data`` checked by its rule, and each ``optional`` one that is
-    there (null is refused, as for a required one); every field's error at once
-    (InvalidRequestError, 400 ``invalid`` with ``errors``), as a form would show them."""
-    values, errors = {}, {}
-    if optional:
-        given = {name: rule for name, rule in optional.items() if name in data}
-        rules = {**rules, **given}
-    for name, rule in rules.items():
-        if name not in data:
-            errors[name] = [REQUIRED]
-        elif data[name] is None:
-            errors[name] = [NOT_NULL]
-        else:
-            try:
-                values[name] = rule(data[name])
-            except FieldError as error:
-                errors[name] = [error.message]
-    if errors:
-        raise InvalidRequestError(errors)
-    return values
