@@ -7,16 +7,15 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.urls import include, path
 
+from loadtests.bench.passes import FLOOR_PATH
 from mediqueue.wsgi import application  # sets Django up: the product's URLs can be included
-
-PATH = "/__bench__/floor"
 
 
 def floor(request):
     return JsonResponse({"status": "ok"})
 
 
-urlpatterns = [path(PATH.lstrip("/"), floor), path("", include("mediqueue.urls"))]
+urlpatterns = [path(FLOOR_PATH.lstrip("/"), floor), path("", include("mediqueue.urls"))]
 settings.ROOT_URLCONF = __name__  # read by Django's handler on every request
 
 __all__ = ["application"]

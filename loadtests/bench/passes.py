@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loadtests.bench import floor
 from loadtests.bench.measure import Server, listing_size, measure, rate_limit_probe, settle, warm_up
 from loadtests.bench.report import say
 from loadtests.bench.results import (
@@ -41,6 +40,8 @@ BOOKINGS = (
     (Scenario.REFUSAL, "full", 64),
 )
 LISTING_CONNECTIONS = 64
+# The framework floor's URL, served by loadtests.bench.floor (never by the product).
+FLOOR_PATH = "/__bench__/floor"
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def run_listings(bench: Bench, result: PassResult) -> None:
 
 def run_floor(bench: Bench, result: PassResult) -> None:
     """A trivial Django view through the same stack: what the framework alone costs."""
-    script = get_script(floor.PATH)
+    script = get_script(FLOOR_PATH)
     bench.warm_up(bench.floor, script, LISTING_CONNECTIONS)
     result.runs[Scenario.FLOOR] = {
         MEDIQUEUE: bench.measure(bench.floor, Scenario.FLOOR, script, LISTING_CONNECTIONS)
