@@ -1,9 +1,9 @@
-"""The JSON shape of a slot, built by hand on the hot paths.
+"""The JSON shape of a slot, built by hand: one representation for a listing, a single slot and
+a booking's answer alike.
 
 DRF serializers describe the shape for the OpenAPI schema (``slots.serializers``); rendering
-through them costs more than the rest of a request, so answers are built here instead: in
-Python for one slot, in SQL (``SLOT_JSON``) for a listing. ``test_representation`` holds the two
-to the same output.
+through them costs more than the rest of a request, so answers are built here instead
+(``test_representation`` holds them to the schema's fields).
 
 Times are always UTC, ISO 8601 with a ``Z``, with microseconds only when there are some.
 """
@@ -58,28 +58,3 @@ def slot_json(
         "booked_seats": booked_seats,
         "available_seats": total_seats - booked_seats,
     }
-
-
-def _sql_utc_iso(column: str) -> str:
-    utc = f"(({column}) AT TIME ZONE 'UTC')"
-    return (
-        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') "
-        f"|| CASE WHEN date_trunc('second', {utc}) <> {utc} "
-        f"THEN to_char({utc}, '.US') ELSE '' END || 'Z'"
-    )
-
-
-# One slot as a JSON object, over `slots_slot s JOIN slots_doctor d`: the same keys, in the same
-# order, as slot_representation().
-SLOT_JSON = f"""json_build_object(
-    'id', s.id,
-    'doctor_id', s.doctor_id,
-    'doctor_name', d.name,
-    'specialty', d.specialty,
-    'start_time', {_sql_utc_iso("s.start_time")},
-    'end_time', {_sql_utc_iso("s.start_time + make_interval(mins => s.duration_minutes)")},
-    'duration_minutes', s.duration_minutes,
-    'total_seats', s.total_seats,
-    'booked_seats', s.booked_seats,
-    'available_seats', s.total_seats - s.booked_seats
-)"""

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from mediqueue import shared_version
 from slots.errors import SlotNotFoundError
 from slots.models import Doctor, Slot
-from slots.representation import SLOT_JSON
+from slots.representation import slot_representation
 
 
 @dataclass(frozen=True)
@@ -70,76 +71,35 @@ def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -
 
 
 def _render_slot_list(*, filters: SlotFilters, offset: int, limit: int) -> tuple[str, bool]:
-    """Slots matching ``filters`` ordered by start time, as a JSON array built by PostgreSQL,
-    and whether more follow this page.
-
-    Without any time filter only slots that have not started yet are listed: a patient has
-    nothing to do with the past. An explicit ``from``, ``to`` or ``date`` lifts that default.
-    The database renders the JSON because rendering a hundred slots in Python costs several
-    times more than the whole rest of the request.
-    """
-    conditions, params = _slot_conditions(filters)
-    params.update(limit=limit, offset=offset)
-    sql = f"""
-        WITH page AS (
-            SELECT {SLOT_JSON} AS slot, s.start_time, s.id
-            FROM slots_slot s JOIN slots_doctor d ON d.id = s.doctor_id
-            WHERE {" AND ".join(conditions)}
-            ORDER BY s.start_time, s.id
-            LIMIT %(limit)s + 1 OFFSET %(offset)s
-        ),
-        numbered AS (
-            SELECT slot, row_number() OVER (ORDER BY start_time, id) AS n FROM page
-        )
-        SELECT coalesce(json_agg(slot ORDER BY n) FILTER (WHERE n <= %(limit)s), '[]')::text,
-               count(*) > %(limit)s
-        FROM numbered
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        body, has_more = cursor.fetchone()
+    slots, has_more = slot_list(filters=filters, offset=offset, limit=limit)
+    body = json.dumps([slot_representation(slot) for slot in slots], separators=(",", ":"))
     return body, has_more
 
 
 def slot_list(
     *, filters: SlotFilters, offset: int = 0, limit: int = 100
 ) -> tuple[list[Slot], bool]:
-    """The same page as slot_list_json (same filters, same order), as Slot objects with their
-    doctors, for the pages."""
-    conditions, params = _slot_conditions(filters)
-    params.update(limit=limit, offset=offset)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT s.id FROM slots_slot s WHERE {" AND ".join(conditions)}
-            ORDER BY s.start_time, s.id LIMIT %(limit)s + 1 OFFSET %(offset)s
-            """,
-            params,
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    slots = slot_queryset().in_bulk(ids[:limit])
-    return [slots[pk] for pk in ids[:limit]], len(ids) > limit
+    """Slots matching ``filters`` ordered by start time, with their doctors, and whether more
+    follow this page.
 
-
-def _slot_conditions(filters: SlotFilters) -> tuple[list[str], dict]:
-    conditions, params = ["true"], {}
+    Without any time filter only slots that have not started yet are listed: a patient has
+    nothing to do with the past. An explicit ``from``, ``to`` or ``date`` lifts that default.
+    """
+    slots = slot_queryset()
     if filters.doctor_id is not None:
-        conditions.append("s.doctor_id = %(doctor_id)s")
-        params["doctor_id"] = filters.doctor_id
+        slots = slots.filter(doctor_id=filters.doctor_id)
     if filters.day is not None:
-        conditions.append("(s.start_time AT TIME ZONE %(time_zone)s)::date = %(day)s")
-        params.update(day=filters.day, time_zone=settings.TIME_ZONE)
+        slots = slots.filter(start_time__date=filters.day)  # the day in the clinic's time zone
     if filters.start_from is not None:
-        conditions.append("s.start_time >= %(start_from)s")
-        params["start_from"] = filters.start_from
+        slots = slots.filter(start_time__gte=filters.start_from)
     if filters.start_to is not None:
-        conditions.append("s.start_time < %(start_to)s")
-        params["start_to"] = filters.start_to
+        slots = slots.filter(start_time__lt=filters.start_to)
     if filters.day is None and filters.start_from is None and filters.start_to is None:
-        conditions.append("s.start_time > now()")
+        slots = slots.filter(start_time__gt=Now())
     if filters.only_available:
-        conditions.append("s.booked_seats < s.total_seats")
-    return conditions, params
+        slots = slots.filter(booked_seats__lt=F("total_seats"))
+    page = list(slots[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
 
 
 def slot_get(*, slot_id: int) -> Slot:

@@ -1,4 +1,4 @@
-"""The listing's JSON (built by PostgreSQL) and a single slot's (built in Python) must agree."""
+"""A slot renders the same in a listing and on its own, with the schema's fields."""
 
 from datetime import UTC, datetime, timedelta
 
