@@ -62,14 +62,13 @@ MIDDLEWARE = [
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # The Page* middleware is Django's, csp's and WhiteNoise's own, skipped by the patients'
-    # JSON endpoints, which have no use for it (mediqueue/middleware.py).
+    # The Page* middleware is Django's and csp's own, skipped by the patients' JSON endpoints,
+    # which have no use for it: measured, it pays (mediqueue/middleware.py).
     "mediqueue.middleware.PageCSPMiddleware",
-    "mediqueue.middleware.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "mediqueue.middleware.PageSessionMiddleware",
-    "mediqueue.middleware.PageCommonMiddleware",
-    # Django's own: check --deploy looks for them by name, and they cost next to nothing.
+    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "mediqueue.middleware.PageAuthenticationMiddleware",
     "mediqueue.middleware.PageMessageMiddleware",
