@@ -7,6 +7,7 @@ project's own entry points (manage.py, the tests, ``make run``) set up a local d
 first (``mediqueue.launcher``); ``make dev`` adds ``DJANGO_DEBUG=1``.
 """
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -113,6 +114,10 @@ if DATABASE_URL:
             # Persistent connections: a booking should not pay for a new connection.
             "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
             "CONN_HEALTH_CHECKS": True,
+            # Django turns psycopg's prepared statements off, and psycopg then ignores even an
+            # explicit prepare=True: a threshold never reached prepares what asks for it (the
+            # booking statement, mediqueue.db.run_as_own_transaction) and nothing else.
+            "OPTIONS": {**_database.get("OPTIONS", {}), "prepare_threshold": sys.maxsize},
         }
     }
 else:
