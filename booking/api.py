@@ -8,6 +8,8 @@ be stored by a cache.
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.serializers import Serializer
 
 from booking import idempotency, messages, selectors, services, throttles
 from booking.idempotency import Answer
@@ -18,8 +20,7 @@ from booking.serializers import (
     booking_answer,
 )
 from mediqueue import metrics
-from mediqueue.api import LeanAPIView, json_answer, read_json_object
-from mediqueue.errors import InvalidRequestError
+from mediqueue.api import LeanAPIView, json_answer, parse, read_json
 from mediqueue.schema import error
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -38,22 +39,20 @@ IDEMPOTENCY_ERRORS = {
 }
 
 
-def validated_patient_request(request: HttpRequest, data: dict, serializer_class) -> dict:
+def patient_request(request: HttpRequest, data, serializer_class: type[Serializer]) -> dict:
     """``data`` parsed by ``serializer_class``; an invalid request counts against its client's
     rate limit too, its patient unknown, before it is refused."""
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
+    try:
+        return parse(serializer_class, data)
+    except ValidationError:
         throttles.check_booking(request, patient=None)
-        raise InvalidRequestError(
-            {field: [str(m) for m in messages] for field, messages in serializer.errors.items()}
-        )
-    return serializer.validated_data
+        raise
 
 
 def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
     header is sent."""
-    raw_key = request.META.get("HTTP_IDEMPOTENCY_KEY")  # not .headers: that parses them all
+    raw_key = request.headers.get("Idempotency-Key")
     if raw_key is None:
         answer = action()
     else:
@@ -119,8 +118,8 @@ class BookApi(LeanAPIView):
         ),
     )
     def post(self, request: HttpRequest) -> HttpResponse:
-        data = read_json_object(request)
-        fields = validated_patient_request(request, data, BookInputSerializer)
+        data = read_json(request)
+        fields = patient_request(request, data, BookInputSerializer)
         user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
         limits = throttles.booking_limits(request, patient=user_id)
 

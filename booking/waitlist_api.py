@@ -13,8 +13,8 @@ from booking import idempotency, messages, throttles, waitlist
 from booking.api import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_KEY_PARAMETER,
+    patient_request,
     respond_once,
-    validated_patient_request,
 )
 from booking.idempotency import Answer
 from booking.serializers import (
@@ -22,7 +22,7 @@ from booking.serializers import (
     WaitlistJoinInputSerializer,
     waiting_answer,
 )
-from mediqueue.api import LeanAPIView, json_answer, read_json_object
+from mediqueue.api import LeanAPIView, json_answer, read_json
 from mediqueue.schema import error
 
 _LEAVE_MESSAGES = {
@@ -63,8 +63,8 @@ class WaitlistJoinApi(LeanAPIView):
         ),
     )
     def post(self, request: HttpRequest, slot_id: int) -> HttpResponse:
-        data = read_json_object(request)
-        fields = validated_patient_request(request, data, WaitlistJoinInputSerializer)
+        data = read_json(request)
+        fields = patient_request(request, data, WaitlistJoinInputSerializer)
         user_id, email = fields["userId"], fields.get("email", "")
         throttles.check_booking(request, patient=user_id)
 

@@ -2,8 +2,8 @@
 
 ``{"status": "FAILED", "code": <stable snake_case>, "message": <human>, "errors"?: {field: [..]}}``
 
-``error_response`` renders what the lean API views raise, the DRF exception handler what the
-DRF views raise (domain errors and DRF's own), both with the same codes and messages; the
+``envelope`` answers every error a view raises (domain errors and DRF's own): the DRF exception
+handler renders it for the DRF views, ``mediqueue.api.LeanAPIView`` for the lean ones; the
 Django-level handlers below cover what never reaches a view (unknown URLs, oversized bodies,
 CSRF failures, crashes), answering JSON under /api/ and Django's usual pages elsewhere.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import NamedTuple
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, InternalError, OperationalError
@@ -63,22 +64,6 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
     return body
 
 
-def error_response(exc: Exception) -> JsonResponse | None:
-    """The envelope for an error raised by a lean API view (``mediqueue.api.LeanAPIView``), or
-    None when it is not one a client can cause (a bug: let it become a 500)."""
-    # Each answer keeps its code (error_code) for the metrics: cheaper than reading it back.
-    if isinstance(exc, MediQueueError):
-        body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
-        response = JsonResponse(body, status=exc.http_status, headers=exc.headers())
-        response.error_code = str(exc.code)
-        return response
-    if _database_unavailable(exc):
-        response = JsonResponse(_unavailable(exc), status=503, headers={"Retry-After": "1"})
-        response.error_code = str(ErrorCode.UNAVAILABLE)
-        return response
-    return None
-
-
 def _unavailable(exc: Exception) -> dict:
     # The database is down or restarting (lock timeouts were mapped to "busy" already).
     # Retrying is safe: a repeated booking is refused, never given a second seat.
@@ -87,19 +72,24 @@ def _unavailable(exc: Exception) -> dict:
     return error_body(ErrorCode.UNAVAILABLE, "The service is briefly unavailable. Please retry.")
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: the envelope for the DRF views (admin API)."""
+class Envelope(NamedTuple):
+    status: int
+    body: dict
+    headers: dict[str, str]
+
+
+def envelope(exc: Exception) -> Envelope | None:
+    """The answer to an error a client can cause: our domain errors, DRF's own, Http404 and an
+    unavailable database; None for anything else (a bug: let it become a 500)."""
     if isinstance(exc, MediQueueError):
-        set_rollback()
         body = error_body(exc.code, exc.message, getattr(exc, "errors", None))
-        return Response(body, status=exc.http_status, headers=exc.headers())
+        return Envelope(exc.http_status, body, exc.headers())
     if _database_unavailable(exc):
-        set_rollback()
-        return Response(_unavailable(exc), status=503, headers={"Retry-After": "1"})
+        return Envelope(503, _unavailable(exc), {"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: Django logs it and handler500 answers
+        return None
 
     headers = {}
     if getattr(exc, "auth_header", None):
@@ -107,7 +97,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(math.ceil(exc.wait))
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), ErrorCode.INVALID)
-
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
         body = error_body(code, InvalidRequestError(errors).message, errors)
@@ -115,8 +104,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(code, f"The request body is not valid JSON: {exc.detail}")
     else:
         body = error_body(code, str(exc.detail))
+    return Envelope(exc.status_code, body, headers)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """REST_FRAMEWORK["EXCEPTION_HANDLER"]: the envelope, for the DRF views (the admin API)."""
+    found = envelope(exc)
+    if found is None:
+        return None
     set_rollback()
-    return Response(body, status=exc.status_code, headers=headers)
+    return Response(found.body, status=found.status, headers=found.headers)
 
 
 def _field_errors(detail) -> dict[str, list[str]]:

@@ -64,29 +64,6 @@ class InvalidRequestError(InvalidError):
         super().__init__(messages[0] if field == NON_FIELD_ERRORS else f"{field}: {messages[0]}")
 
 
-class UnsupportedMediaTypeError(MediQueueError):
-    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
-    http_status = 415
-
-
-class PayloadTooLargeError(MediQueueError):
-    code = ErrorCode.PAYLOAD_TOO_LARGE
-    http_status = 413
-    default_message = "The request body is too large."
-
-
-class MethodNotAllowedError(MediQueueError):
-    code = ErrorCode.METHOD_NOT_ALLOWED
-    http_status = 405
-
-    def __init__(self, method: str, allowed: list[str]) -> None:
-        self.allowed = allowed
-        super().__init__(f'Method "{method}" not allowed.')
-
-    def headers(self) -> dict[str, str]:
-        return {"Allow": ", ".join(self.allowed)}
-
-
 class NotFoundError(MediQueueError):
     code = ErrorCode.NOT_FOUND
     http_status = 404
