@@ -32,7 +32,6 @@ unique index's ``status = 'CONFIRMED'``, and would scan the slot's bookings inst
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,26 +40,15 @@ from psycopg.rows import class_row
 
 from booking.models import Booking
 from mediqueue.db import run_as_own_transaction
-from mediqueue.ratelimit import COUNTED_RESULTS, Count, counting_cte, maybe_purge
+from mediqueue.ratelimit import COUNTED_RESULTS, COUNTING, Count, counting_params, maybe_purge
 from slots.models import Doctor, Slot
 from slots.representation import slot_json
 
 CONFIRMED = sql.Literal(str(Booking.Status.CONFIRMED)).as_string()
 
 
-def take_seat_sql(counting: str = "") -> str:
-    """The booking statement; with ``counting`` (``mediqueue.ratelimit.counting_cte``), it
-    also counts the request's rate limits first, in the same round trip, and takes no seat
-    when one is exceeded."""
-    within_limits = "AND (SELECT ok FROM within_limits)" if counting else ""
-    counted_results = (
-        f"(SELECT ok FROM within_limits) AS within_limits, {COUNTED_RESULTS}"
-        if counting
-        else "NULL::bool AS within_limits, NULL::int[] AS counted_hits, "
-        "NULL::float8[] AS counted_seconds_left"
-    )
-    return f"""
-WITH {counting + "," if counting else ""}
+TAKE_SEAT = f"""
+WITH {COUNTING},
 seat AS (
     UPDATE slots_slot s
     SET booked_seats = s.booked_seats + 1
@@ -71,7 +59,7 @@ seat AS (
           SELECT 1 FROM booking_booking b
           WHERE b.slot_id = s.id AND b.user_id = %(user_id)s AND b.status = {CONFIRMED}
       )
-      {within_limits}
+      AND (SELECT ok FROM within_limits)
       -- Local to the transaction; set before the row lock is requested, so it caps the wait.
       AND set_config('lock_timeout', %(lock_timeout)s, true) IS NOT NULL
     RETURNING s.id, s.booked_seats
@@ -98,24 +86,14 @@ SELECT s.id IS NOT NULL AS slot_exists,
            WHERE existing.slot_id = s.id AND existing.user_id = %(user_id)s
              AND existing.status = {CONFIRMED}
        ) AS holds_a_seat,
-       {counted_results}
+       (SELECT ok FROM within_limits) AS within_limits,
+       {COUNTED_RESULTS}
 -- One row even for a slot that does not exist, so that the counted limits come back too.
 FROM (VALUES (true)) AS one_row (always)
 LEFT JOIN (slots_slot s JOIN slots_doctor d ON d.id = s.doctor_id) ON s.id = %(slot_id)s
 LEFT JOIN seat ON true
 LEFT JOIN booking ON true
 """
-
-
-TAKE_SEAT = take_seat_sql()
-
-
-@functools.cache
-def take_seat_counting_sql(count: int) -> str:
-    """The statement for ``count`` rate-limit counters (the CTE's text depends on the number
-    of counters only): one text each, prepared once per connection."""
-    counting, _ = counting_cte([Count("", str(n), "1/s") for n in range(count)])
-    return take_seat_sql(counting)
 
 
 @dataclass(frozen=True)
@@ -136,11 +114,11 @@ class TakeSeat:
     doctor_name: str
     specialty: str
     holds_a_seat: bool  # on the statement's snapshot
-    # When the statement counted the rate limits too: whether none was exceeded (no seat was
-    # taken otherwise), and each counter's hits and seconds left, in key order.
-    within_limits: bool | None = None
-    counted_hits: list[int] | None = None
-    counted_seconds_left: list[float] | None = None
+    # The rate limits the statement counted: whether none was exceeded (no seat was taken
+    # otherwise), and each counter's hits and seconds left, in key order.
+    within_limits: bool
+    counted_hits: list[int]
+    counted_seconds_left: list[float]
 
     @property
     def taken(self) -> bool:
@@ -194,21 +172,17 @@ def take_seat_statement(
     counting: list[Count] = (),
     email: str = "",
 ) -> tuple[str, dict]:
-    """The booking statement for this request and its parameters: counting the rate limits of
-    ``counting`` in it (on PostgreSQL)."""
+    """The booking statement and its parameters for this request, counting the rate limits of
+    ``counting`` in it (those the counters in PostgreSQL keep)."""
     params = {
         "slot_id": slot_id,
         "user_id": user_id,
         "email": email,
         "reference": reference,
         "lock_timeout": lock_timeout,
+        **counting_params(list(counting)),
     }
-    statement = TAKE_SEAT
-    if counting:
-        _, counting_params = counting_cte(counting)
-        params.update(counting_params)
-        statement = take_seat_counting_sql(len(counting))
-    return statement, params
+    return TAKE_SEAT, params
 
 
 def take_seat(

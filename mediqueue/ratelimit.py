@@ -81,34 +81,47 @@ def raise_if_exceeded(counts: list[Count], counted: list[tuple[int, float]]) -> 
 
 def counted_by_the_database() -> bool:
     """Whether the counters live in PostgreSQL, so that a statement can count them itself in
-    its own round trip (``counting_cte``); with Redis they are counted on their own first."""
+    its own round trip (``COUNTING``); with Redis they are counted on their own first."""
     return not settings.REDIS_URL
 
 
-def counting_cte(counts: list[Count]) -> tuple[str, dict]:
-    """For counting ``counts`` inside another statement, in its round trip: two WITH queries
-    to put first in that statement (``counted``: key, hits, seconds_left; ``within_limits``:
-    one row, ``ok``), and their parameters (all named ``rl_*``). Read the result back with
-    ``counted_results(counts, hits, seconds_left)``, the arrays of ``COUNTED_RESULTS``."""
-    ordered, params = _ordered_params(counts, prefix="rl_")
-    limits = ", ".join(
-        f"(%(rl_key{n})s::text, %(rl_allowed{n})s::int)" for n in range(len(ordered))
-    )
-    for n, count in enumerate(ordered):
-        params[f"rl_allowed{n}"] = count.allowed_hits
-    cte = f"""counted AS ({_counting_insert(len(ordered), prefix="rl_")}),
+# Counting ``counts`` in a statement's own round trip: WITH queries to put first in it (``counted``:
+# key, hits, seconds_left per counter; ``within_limits``: one row, ``ok``), with the parameters
+# of ``counting_params``. The counters travel as arrays, so the text is the same whatever their
+# number, none included: one statement to prepare. Rows are locked in the arrays' order, key
+# order, so two requests sharing counters never deadlock.
+COUNTING = """counted AS (
+    INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
+    SELECT key, now() + period * interval '1 second', 1
+    FROM unnest(%(rl_keys)s::text[], %(rl_periods)s::int[]) WITH ORDINALITY AS t (key, period, n)
+    ORDER BY n
+    ON CONFLICT (key) DO UPDATE SET
+        hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
+        window_ends_at = CASE WHEN c.window_ends_at <= now() THEN excluded.window_ends_at
+                              ELSE c.window_ends_at END
+    RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8 AS seconds_left
+),
 within_limits AS (
     SELECT coalesce(bool_and(counted.hits <= limits.allowed_hits), true) AS ok
-    FROM counted JOIN (VALUES {limits}) AS limits (key, allowed_hits) USING (key)
+    FROM counted JOIN unnest(%(rl_keys)s::text[], %(rl_allowed)s::int[])
+        AS limits (key, allowed_hits) USING (key)
 )"""
-    return cte, params
 
-
-# The select-list items a statement with ``counting_cte`` returns for ``counted_results``.
+# The select-list items a statement WITH ``COUNTING`` returns for ``counted_results``.
 COUNTED_RESULTS = (
     "ARRAY(SELECT hits FROM counted ORDER BY key) AS counted_hits, "
     "ARRAY(SELECT seconds_left FROM counted ORDER BY key) AS counted_seconds_left"
 )
+
+
+def counting_params(counts: list[Count]) -> dict:
+    """The parameters of ``COUNTING`` for ``counts`` (none: nothing is counted)."""
+    ordered = sorted(counts, key=lambda count: count.key)
+    return {
+        "rl_keys": [count.key for count in ordered],
+        "rl_periods": [count.period_seconds for count in ordered],
+        "rl_allowed": [count.allowed_hits for count in ordered],
+    }
 
 
 def counted_results(
@@ -130,27 +143,7 @@ def hit(counts: list[Count]) -> list[tuple[int, float]]:
     return _hit_postgresql(counts)
 
 
-def _counting_insert(count: int, *, prefix: str = "") -> str:
-    """Count one hit on ``count`` counters (parameters ``{prefix}key{n}``, ``{prefix}period{n}``),
-    returning each counter's key, hits and seconds left in its window."""
-    values = ", ".join(
-        f"(%({prefix}key{n})s, now() + %({prefix}period{n})s * interval '1 second', 1)"
-        for n in range(count)
-    )
-    return f"""
-INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
-VALUES {values}
-ON CONFLICT (key) DO UPDATE SET
-    hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
-    window_ends_at = CASE WHEN c.window_ends_at <= now() THEN excluded.window_ends_at
-                          ELSE c.window_ends_at END
-RETURNING key, hits, extract(epoch FROM window_ends_at - now())::float8 AS seconds_left
-"""
-
-
-# A request has one or two counters (per client; per client and patient). One statement text
-# per number, prepared once per connection like the booking statement.
-_HIT_SQL = {count: _counting_insert(count) for count in (1, 2)}
+_HIT_SQL = f"WITH {COUNTING} SELECT {COUNTED_RESULTS}"
 
 _PURGE_SQL = "DELETE FROM mediqueue_ratelimit WHERE window_ends_at <= now()"
 
@@ -162,23 +155,11 @@ def maybe_purge() -> None:
         run_as_own_transaction(_PURGE_SQL, {}, returns_rows=False)
 
 
-def _ordered_params(counts: list[Count], *, prefix: str = "") -> tuple[list[Count], dict]:
-    """The counts in key order, and their parameters. Rows are locked in the order of the
-    VALUES, so in key order: two requests sharing counters never deadlock."""
-    ordered = sorted(counts, key=lambda count: count.key)
-    params = {}
-    for n, count in enumerate(ordered):
-        params[f"{prefix}key{n}"] = count.key
-        params[f"{prefix}period{n}"] = count.period_seconds
-    return ordered, params
-
-
 def _hit_postgresql(counts: list[Count]) -> list[tuple[int, float]]:
     maybe_purge()
-    ordered, params = _ordered_params(counts)
-    sql = _HIT_SQL.get(len(ordered)) or _counting_insert(len(ordered))
-    by_key = {key: (hits, left) for key, hits, left in run_as_own_transaction(sql, params)}
-    return [by_key[count.key] for count in counts]
+    (row,) = run_as_own_transaction(_HIT_SQL, counting_params(counts))
+    hits, seconds_left = row
+    return counted_results(counts, hits, seconds_left)
 
 
 # INCR, and start the window on the first hit; a key found without an expiry (a crash between

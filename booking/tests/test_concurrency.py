@@ -23,6 +23,7 @@ from booking.errors import AlreadyBookedError, SlotFullError
 from booking.invariants import find_violations
 from booking.models import Booking
 from mediqueue.errors import MediQueueError
+from mediqueue.ratelimit import counting_params
 from slots.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,6 +129,7 @@ class TestTheDecisionUnderTheLockIsWhatPreventsTheRace:
                             "email": "",
                             "reference": "rival-reference",
                             "lock_timeout": "5s",
+                            **counting_params([]),
                         },
                     )
                     holding.set()

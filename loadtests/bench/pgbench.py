@@ -22,12 +22,12 @@ from loadtests.bench import cpu
 # patient), each a client never seen before, as the bench's wrk scripts send them (no colon in
 # the keys: pgbench would read one inside a string as a variable).
 _COUNTERS = {
-    "%(rl_key0)s": "('pgbench-client-' || CAST(:patient AS text))",
-    "%(rl_period0)s": "60",
-    "%(rl_allowed0)s": "600",
-    "%(rl_key1)s": "('pgbench-patient-' || CAST(:patient AS text))",
-    "%(rl_period1)s": "60",
-    "%(rl_allowed1)s": "30",
+    "%(rl_keys)s": (
+        "ARRAY['pgbench-client-' || CAST(:patient AS text), "
+        "'pgbench-patient-' || CAST(:patient AS text)]"
+    ),
+    "%(rl_periods)s": "ARRAY[60, 60]",
+    "%(rl_allowed)s": "ARRAY[600, 30]",
 }
 
 
@@ -51,16 +51,16 @@ def as_pgbench(statement: str) -> str:
 
 
 def take_seat_statement() -> str:
-    """The statement of every API booking, read from the product itself: TAKE_SEAT counting the
-    two rate limits (booking.queries; its models define the statuses written into it, so Django
-    is set up first: importing the settings starts nothing)."""
+    """The statement of every API booking, read from the product itself: TAKE_SEAT, here
+    counting the two rate limits (booking.queries; its models define the statuses written into
+    it, so Django is set up first: importing the settings starts nothing)."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mediqueue.settings")
     django.setup()
-    from booking.queries import take_seat_counting_sql
+    from booking.queries import TAKE_SEAT
 
-    return take_seat_counting_sql(2)
+    return TAKE_SEAT
 
 
 def pgbench_script(slot_id: int) -> str:

@@ -56,7 +56,8 @@ def bookings_waiting_for_a_lock() -> int:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock' "
-            "AND query LIKE '%%booking_booking%%'"
+            # The booking statement's UPDATE, within the first kilobyte PostgreSQL shows of it.
+            "AND query LIKE '%%UPDATE slots_slot%%'"
         )
         return cursor.fetchone()[0]
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from booking.queries import take_seat_counting_sql
+from booking.queries import TAKE_SEAT
 from loadtests.bench.pgbench import as_pgbench, parse_pgbench, pgbench_script
 
 
 def test_the_pgbench_statement_is_take_seat_on_one_line_with_pgbench_variables():
-    statement = as_pgbench(take_seat_counting_sql(2))
+    statement = as_pgbench(TAKE_SEAT)
 
     assert "%(" not in statement and "--" not in statement
     assert "\n" not in statement and statement.endswith(";")
@@ -22,7 +22,7 @@ def test_the_script_sets_the_slot_and_a_fresh_patient_per_transaction():
     script = pgbench_script(42)
 
     assert script.startswith("\\set slot 42\n\\set patient random(")
-    assert script.endswith(as_pgbench(take_seat_counting_sql(2)) + "\n")
+    assert script.endswith(as_pgbench(TAKE_SEAT) + "\n")
 
 
 def test_parse_pgbench_reads_tps_and_transactions():
