@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from loadtests.bench.fixtures import FixturesProcess
 from loadtests.bench.measure import Server
 from loadtests.bench.passes import Bench
 from loadtests.bench.report import say
-from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Scenario
+from loadtests.bench.results import MEDIQUEUE, REFERENCE, PassResult, Run, Scenario
 from loadtests.bench.variants import Variant
+from loadtests.bench.wrk import WrkResult
 
 # (scenario, column title, what is read off a run, True when higher is better)
 HEADLINES = (
@@ -81,11 +83,18 @@ def figures(results: list[PassResult]) -> dict[str, Figure]:
 
 
 def table(variants: list[Variant], results: dict[str, list[PassResult]]) -> list[str]:
-    """Each build's medians, then each build's change against the first (the baseline), in
-    its ratio to the reference: what the departure it drops (or adds) is worth."""
-    head = f"  {'build':<14} {'commit':<9}" + "".join(f" {t:>21}" for _, t, _, _ in HEADLINES)
+    """Each build's medians, then each build's change against the baseline, in its ratio to
+    the reference and its CPU per answer: what the departure it drops (or adds) is worth. The
+    baseline is the first build, pooled with every other build of the same commit (a build
+    named twice measures the noise, and both halves make a steadier baseline)."""
+    width = max(14, *(len(v.name) for v in variants))
+    head = f"  {'build':<{width}} {'commit':<9}" + "".join(f" {t:>21}" for _, t, _, _ in HEADLINES)
     lines = [head]
     by_name = {v.name: figures(results[v.name]) for v in variants}
+    baseline_commit = variants[0].commit
+    pooled = [r for v in variants if v.commit == baseline_commit for r in results[v.name]]
+    baseline_name = f"{variants[0].name} (pooled)"
+    by_name[baseline_name] = figures(pooled)
     for variant in variants:
         cells = ""
         for scenario, _, what, _ in HEADLINES:
@@ -93,7 +102,7 @@ def table(variants: list[Variant], results: dict[str, list[PassResult]]) -> list
             value = "n/a" if figure is None else f"{figure.value:,.{2 if what == 'p50' else 0}f}"
             ratio = "" if figure is None else f" ({figure.ratio:.2f}x)"
             cells += f" {value + ratio:>21}"
-        lines.append(f"  {variant.name:<14} {variant.commit:<9}{cells}")
+        lines.append(f"  {variant.name:<{width}} {variant.commit:<9}{cells}")
     lines.append("  CPU ms per answer (app + PostgreSQL):")
     for variant in variants:
         cells = ""
@@ -101,15 +110,15 @@ def table(variants: list[Variant], results: dict[str, list[PassResult]]) -> list
             figure = by_name[variant.name].get(scenario)
             cpu_ms = None if figure is None else figure.cpu_ms
             cells += f" {'n/a' if cpu_ms is None else f'{cpu_ms:.3f}':>21}"
-        lines.append(f"  {variant.name:<14} {'':<9}{cells}")
-    baseline = variants[0].name
-    lines.append(f"  change of the ratio to the reference, against {baseline}:")
-    for variant in variants[1:]:
+        lines.append(f"  {variant.name:<{width}} {'':<9}{cells}")
+    baseline = baseline_name
+    lines.append(f"  change of the ratio to the reference and of the CPU, against {baseline}:")
+    for variant in variants:
         cells = ""
         for scenario, _, _, _ in HEADLINES:
             ours, base = by_name[variant.name].get(scenario), by_name[baseline].get(scenario)
             cells += f" {_change(ours, base):>21}"
-        lines.append(f"  {variant.name:<14} {'':<9}{cells}")
+        lines.append(f"  {variant.name:<{width}} {'':<9}{cells}")
     lines.append("  (ratios: to the reference in the same pass; p50's is reference / build;")
     lines.append("   changes: of the ratio, then of the CPU per answer, against the baseline)")
     return lines
@@ -188,3 +197,32 @@ def run(setup, fixtures: FixturesProcess, variants: list[Variant], passes: int) 
 
 
 HEADLINE_BOOKINGS = (Scenario.HOT, Scenario.ONE_CONN, Scenario.FLASH, Scenario.REFUSAL)
+
+
+def load_json(path: Path) -> tuple[list[str], list[Variant], dict[str, list[PassResult]]]:
+    """An ablation's JSON (``write_json``) read back: its header, builds and passes."""
+    document = json.loads(path.read_text())
+    variants, results = [], {}
+    for build in document["builds"]:
+        variants.append(Variant(build["name"], build["ref"], build["commit"], Path()))
+        results[build["name"]] = [
+            PassResult(
+                name=found["name"],
+                store=found["store"],
+                runs={
+                    scenario: {
+                        server: Run(**{**run, "wrk": WrkResult(**run["wrk"])})
+                        for server, run in runs.items()
+                    }
+                    for scenario, runs in found["runs"].items()
+                },
+            )
+            for found in build["passes"]
+        ]
+    return document["header"], variants, results
+
+
+if __name__ == "__main__":
+    # python -m loadtests.bench.ablation loadtests/reports/bench-<time>-ablation.json
+    header, builds, found = load_json(Path(sys.argv[1]))
+    print("\n".join([*header, *table(builds, found)]))

@@ -67,13 +67,18 @@ def clear_listing() -> dict:
 
 
 def clear_slots() -> dict:
-    """Delete every slot, with its bookings, waiting list and notices: each build the
-    ablation compares starts on the same empty database."""
-    from booking.models import Booking, Notice, WaitlistEntry
+    """Empty every table a run writes (slots and what hangs off them, the rate-limit counters,
+    idempotency keys), dead rows included: each build the ablation compares starts on the same
+    empty database, whatever ran before it (a table grown by earlier builds would slow the
+    later ones)."""
+    from django.db import connection
+
+    from booking.models import Booking, IdempotencyRecord, Notice, WaitlistEntry
     from slots.models import Slot
 
-    for model in (Notice, WaitlistEntry, Booking, Slot):
-        model.objects.all().delete()
+    tables = [m._meta.db_table for m in (Notice, WaitlistEntry, Booking, IdempotencyRecord, Slot)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join([*tables, 'mediqueue_ratelimit'])}")
     return {"cleared": True}
 
 
