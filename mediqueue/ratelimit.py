@@ -87,13 +87,17 @@ def counted_by_the_database() -> bool:
 
 # Counting ``counts`` in a statement's own round trip: WITH queries to put first in it (``counted``:
 # key, hits, seconds_left per counter; ``within_limits``: one row, ``ok``), with the parameters
-# of ``counting_params``. The counters travel as arrays, so the text is the same whatever their
-# number, none included: one statement to prepare. Rows are locked in the arrays' order, key
-# order, so two requests sharing counters never deadlock.
+# of ``counting_params``. The counters travel as lists, so the text is the same whatever their
+# number, none included: one statement to prepare. Rows are locked in the lists' order, key
+# order, so two requests sharing counters never deadlock. Each list is one comma-separated
+# string (a key is a digest, never a comma): psycopg adapts a Python list in Python, and three
+# lists cost a refusal 85 us of its ~430 us in-process; three strings cost nothing to speak of.
 COUNTING = """counted AS (
     INSERT INTO mediqueue_ratelimit AS c (key, window_ends_at, hits)
     SELECT key, now() + period * interval '1 second', 1
-    FROM unnest(%(rl_keys)s::text[], %(rl_periods)s::int[]) WITH ORDINALITY AS t (key, period, n)
+    FROM unnest(
+        string_to_array(%(rl_keys)s, ','), string_to_array(%(rl_periods)s, ',')::int[]
+    ) WITH ORDINALITY AS t (key, period, n)
     ORDER BY n
     ON CONFLICT (key) DO UPDATE SET
         hits = CASE WHEN c.window_ends_at <= now() THEN 1 ELSE c.hits + 1 END,
@@ -103,8 +107,9 @@ COUNTING = """counted AS (
 ),
 within_limits AS (
     SELECT coalesce(bool_and(counted.hits <= limits.allowed_hits), true) AS ok
-    FROM counted JOIN unnest(%(rl_keys)s::text[], %(rl_allowed)s::int[])
-        AS limits (key, allowed_hits) USING (key)
+    FROM counted JOIN unnest(
+        string_to_array(%(rl_keys)s, ','), string_to_array(%(rl_allowed)s, ',')::int[]
+    ) AS limits (key, allowed_hits) USING (key)
 )"""
 
 # The select-list items a statement WITH ``COUNTING`` returns for ``counted_results``.
@@ -118,9 +123,9 @@ def counting_params(counts: list[Count]) -> dict:
     """The parameters of ``COUNTING`` for ``counts`` (none: nothing is counted)."""
     ordered = sorted(counts, key=lambda count: count.key)
     return {
-        "rl_keys": [count.key for count in ordered],
-        "rl_periods": [count.period_seconds for count in ordered],
-        "rl_allowed": [count.allowed_hits for count in ordered],
+        "rl_keys": ",".join(count.key for count in ordered),
+        "rl_periods": ",".join(str(count.period_seconds) for count in ordered),
+        "rl_allowed": ",".join(str(count.allowed_hits) for count in ordered),
     }
 
 

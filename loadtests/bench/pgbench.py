@@ -23,11 +23,11 @@ from loadtests.bench import cpu
 # the keys: pgbench would read one inside a string as a variable).
 _COUNTERS = {
     "%(rl_keys)s": (
-        "ARRAY['pgbench-client-' || CAST(:patient AS text), "
-        "'pgbench-patient-' || CAST(:patient AS text)]"
+        "('pgbench-client-' || CAST(:patient AS text) || ','"
+        " || 'pgbench-patient-' || CAST(:patient AS text))"
     ),
-    "%(rl_periods)s": "ARRAY[60, 60]",
-    "%(rl_allowed)s": "ARRAY[600, 30]",
+    "%(rl_periods)s": "'60,60'",
+    "%(rl_allowed)s": "'600,30'",
 }
 
 
