@@ -34,7 +34,7 @@ processes and of PostgreSQL (``cpu.py``: /proc before and after). When Redis ans
 else redis://127.0.0.1:6379/0) a second pass repeats the booking scenarios with the rate-limit
 counters in Redis (``--no-redis`` skips it).
 
-Then issue #13's targets, ok/MISSED, and the correctness checks (``verdict.py``). The exit code
+Then DESIGN.md's targets, ok/MISSED, and the correctness checks (``verdict.py``). The exit code
 is non-zero when a correctness check fails; a missed target fails it only with ``--strict``.
 The machines are shared and noisy: compare the ratios of one run, and the CPU per answer, not
 absolute rates across runs. Everything also goes to ``loadtests/reports/bench-<time>.json``,

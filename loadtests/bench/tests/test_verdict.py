@@ -89,8 +89,14 @@ def test_a_pass_meeting_every_target_is_judged_ok_target_by_target():
     assert found["hot slot vs pgbench of its statement"].measured == pytest.approx(0.6)
     assert found["listing 100 slots vs reference"].measured == pytest.approx(3.0)
     assert found["listing 1,000 slots vs reference"].measured == pytest.approx(0.5)
-    assert found["listing 1,000 slots vs reference"].met is None  # measured, no target
-    assert all(t.met for name, t in found.items() if name != "listing 1,000 slots vs reference")
+    assert found["refusals/s vs reference"].measured is not None
+    judged = {name for name, t in found.items() if t.limit is not None}
+    assert judged == {
+        "hot slot bookings/s vs reference",
+        "listing 100 slots vs reference",
+        "hot slot vs pgbench of its statement",
+    }  # the rest is measured and printed, with no target (DESIGN.md, Performance)
+    assert all(found[name].met for name in judged)
 
 
 def test_targets_are_missed_on_the_wrong_side_of_their_limit():
@@ -105,10 +111,9 @@ def test_targets_are_missed_on_the_wrong_side_of_their_limit():
     found = by_name(targets(slow, pgbench_tps=2_000.0))
 
     assert found["hot slot bookings/s vs reference"].met is False  # 1.17x < 1.2x
-    assert found["app CPU per booking (hot slot)"].met is False  # 1.1 ms > 0.7 ms
-    assert found["PostgreSQL CPU per booking (hot slot)"].met is True  # exactly 0.5 ms
-    assert found["one connection p50 vs reference"].met is False  # 3.3 ms > 3.0 ms
     assert found["hot slot vs pgbench of its statement"].met is False  # 0.35x
+    assert found["one connection p50 vs reference"].measured == pytest.approx(1.1)
+    assert found["one connection p50 vs reference"].met is None  # printed, no target
 
 
 def test_a_target_that_could_not_be_measured_counts_as_missed():
@@ -118,7 +123,7 @@ def test_a_target_that_could_not_be_measured_counts_as_missed():
     found = by_name(targets(without_cpu, pgbench_tps=None))
 
     assert found["PostgreSQL CPU per booking (hot slot)"].measured is None
-    assert found["PostgreSQL CPU per booking (hot slot)"].met is False
+    assert found["hot slot vs pgbench of its statement"].measured is None
     assert found["hot slot vs pgbench of its statement"].met is False
 
 
@@ -227,6 +232,7 @@ def test_a_pass_of_some_booking_scenarios_judges_only_their_targets():
 
     assert [t.name for t in targets(redis_quick, 2_000.0)] == [
         "hot slot bookings/s vs reference",
+        "refusals/s vs reference",
         "app CPU per booking (hot slot)",
         "app CPU per refusal (full slot)",
         "PostgreSQL CPU per booking (hot slot)",
