@@ -76,7 +76,14 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user("clinic-admin", password="pw", is_staff=True)
+    """A clinic admin: staff, with the permissions the admin and the admin API ask for."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("clinic-admin", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="slots", codename__startswith="add_")
+    )
+    return user
 
 
 @pytest.fixture
