@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
 
@@ -201,12 +202,14 @@ MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = rate_setting("MEDIQUEUE_THROTTLE_BOOK_PER_
 # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge) is
 # ignored. Behind N trusted reverse proxies (nginx: 1), the Nth entry from the right is used.
 MEDIQUEUE_NUM_PROXIES = env.int("MEDIQUEUE_NUM_PROXIES", default=0)
+# How long a staff API token works after it was made (mediqueue.authentication).
+MEDIQUEUE_STAFF_TOKEN_TTL_HOURS = env.int("MEDIQUEUE_STAFF_TOKEN_TTL_HOURS", default=24)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: DRF takes the WWW-Authenticate header from the first class, which
         # turns "no credentials" into a 401 instead of a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "mediqueue.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -242,6 +245,11 @@ CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*)$"
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
+# A browser client retries safely with an Idempotency-Key, proves its patient with a bearer
+# token (MEDIQUEUE_PATIENT_AUTH=oidc), asks for a queued booking with Prefer, and must be able
+# to read when to retry and whether an answer was replayed.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "prefer")
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "Location"]
 
 # Content-Security-Policy on every answer: scripts, styles, images and fonts from our own origin
 # only, nothing inline (the pages draw their seat bars in SVG rather than with inline styles),
