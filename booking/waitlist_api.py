@@ -34,6 +34,7 @@ _STATUS_MESSAGES = {
     waitlist.Status.BOOKED: messages.PROMOTED,
     waitlist.Status.LEFT: messages.ALREADY_LEFT,
     waitlist.Status.EXPIRED: messages.EXPIRED,
+    waitlist.Status.PASSED: messages.PASSED_OVER,
 }
 
 
@@ -46,9 +47,9 @@ class WaitlistJoinApi(LeanAPIView):
             400: error("invalid: a bad userId, email or Idempotency-Key; malformed JSON."),
             404: error("slot_not_found"),
             409: error(
-                "seats_available (book instead), already_booked (this patient holds a seat), "
-                "already_waiting (the answer never carries that entry), slot_closed (the slot "
-                "started), or idempotency_in_progress."
+                "seats_available (book instead); with verified patients only, already_booked "
+                "(you hold a seat) or already_waiting (the answer never carries that entry); "
+                "slot_closed (the slot started), or idempotency_in_progress."
             ),
             413: error("payload_too_large"),
             415: error("unsupported_media_type: the body is not JSON."),
@@ -83,7 +84,8 @@ class WaitlistEntryApi(LeanAPIView):
         responses={200: WaitlistAnswerSerializer, 404: error("waitlist_entry_not_found")},
         description=(
             "An entry: WAITING with its position (1 is next), BOOKED with its booking, LEFT, "
-            "or EXPIRED (the slot started first)."
+            "EXPIRED (the slot started first), or PASSED (its patient held a seat when its "
+            "turn came)."
         ),
     )
     def get(self, request: HttpRequest, reference: str) -> HttpResponse:

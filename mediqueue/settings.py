@@ -19,6 +19,7 @@ from django.core.management.utils import get_random_secret_key
 
 from mediqueue.logs import logging_settings
 from mediqueue.notice_settings import notice_settings
+from mediqueue.oidc_settings import oidc_settings
 from mediqueue.rates import rate_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,6 +148,15 @@ MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", d
 # The patients' notices: mail through SMTP (EMAIL_URL) or into files, and their worker.
 globals().update(notice_settings(env, data_dir=DATA_DIR))
 
+# --- Patients: open or verified (mediqueue.patients, docs/security.md) ---------------------
+# "open" (the original client's contract): userId is whatever the client says, and no answer
+# tells whether a given userId holds a seat. "oidc": the patient is the subject of a bearer
+# token from the clinic's OpenID Connect provider, and the pages log in through it.
+MEDIQUEUE_PATIENT_AUTH = env.str("MEDIQUEUE_PATIENT_AUTH", default="open")
+_patient_auth = oidc_settings(env, patient_auth=MEDIQUEUE_PATIENT_AUTH)
+MEDIQUEUE_PATIENT_BACKENDS = _patient_auth.pop("MEDIQUEUE_PATIENT_BACKENDS")
+globals().update(_patient_auth)
+
 # --- Shared state (mediqueue.ratelimit, mediqueue.shared_version) ---------------------------
 # With REDIS_URL the rate-limit counters and the listing's version live in Redis, shared by
 # every app node; without, in PostgreSQL and in shared memory, shared by this machine's workers.
@@ -158,6 +168,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    *MEDIQUEUE_PATIENT_BACKENDS,  # patients' OpenID Connect login, in oidc mode only
 ]
 AXES_FAILURE_LIMIT = env.int("MEDIQUEUE_LOGIN_FAILURE_LIMIT", default=5)
 # Per (username, address): a guesser is stopped, and cannot lock the real admin out from

@@ -76,6 +76,7 @@ _MESSAGES = {
     waitlist.Status.BOOKED: booking_messages.PROMOTED,
     waitlist.Status.LEFT: booking_messages.LEFT,
     waitlist.Status.EXPIRED: booking_messages.EXPIRED,
+    waitlist.Status.PASSED: booking_messages.PASSED_OVER,
 }
 
 
