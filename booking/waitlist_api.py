@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 
-from booking import idempotency, messages, throttles, waitlist
+from booking import idempotency, identity, messages, throttles, waitlist
 from booking.api import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_KEY_PARAMETER,
@@ -22,6 +22,7 @@ from booking.serializers import (
     WaitlistJoinInputSerializer,
     waiting_answer,
 )
+from mediqueue import patients
 from mediqueue.api import LeanAPIView, json_answer, read_json
 from mediqueue.schema import error
 
@@ -64,7 +65,7 @@ class WaitlistJoinApi(LeanAPIView):
         ),
     )
     def post(self, request: HttpRequest, slot_id: int) -> HttpResponse:
-        data = read_json(request)
+        data = patients.with_verified_patient(request, read_json(request))
         fields = patient_request(request, data, WaitlistJoinInputSerializer)
         user_id, email = fields["userId"], fields.get("email", "")
         throttles.check_booking(request, patient=user_id)
@@ -89,6 +90,7 @@ class WaitlistEntryApi(LeanAPIView):
         ),
     )
     def get(self, request: HttpRequest, reference: str) -> HttpResponse:
+        identity.check_entry_holder(request, reference)
         waiting = waitlist.waitlist_entry_get(reference=reference)
         body = waiting_answer(message=_STATUS_MESSAGES[waiting.status], waiting=waiting)
         return json_answer(body, never_store=True)
@@ -112,6 +114,7 @@ class WaitlistLeaveApi(LeanAPIView):
     )
     def post(self, request: HttpRequest, reference: str) -> HttpResponse:
         throttles.check_cancel(request)
+        identity.check_entry_holder(request, reference)
 
         def leave() -> Answer:
             left = waitlist.waitlist_leave(reference=reference)

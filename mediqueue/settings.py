@@ -252,7 +252,7 @@ SPECTACULAR_SETTINGS = {
 # Patients' browsers on other origins may read slots and book (the original React client
 # does); no cookies are involved, so allowing any origin leaks nothing. The admin API stays
 # same-origin.
-CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*)$"
+CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*|me/bookings)$"
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
