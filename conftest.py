@@ -351,6 +351,21 @@ def identity_provider(settings, signing_keys):
     settings.MEDIQUEUE_OIDC_JWKS_URL = f"http://127.0.0.1:{server.server_port}/jwks"
     settings.MEDIQUEUE_OIDC_LEEWAY_SECONDS = 30
     settings.MEDIQUEUE_OIDC_ALGORITHMS = ["RS256", "ES256"]
+    # The pages' client (mozilla-django-oidc): its endpoints are never reached by these tests.
+    settings.OIDC_RP_CLIENT_ID = "mediqueue-pages"
+    settings.OIDC_RP_CLIENT_SECRET = "pages-secret"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{provider.issuer}/auth"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{provider.issuer}/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{provider.issuer}/me"
+    settings.OIDC_OP_JWKS_ENDPOINT = settings.MEDIQUEUE_OIDC_JWKS_URL
+    settings.OIDC_RP_SIGN_ALGO = "RS256"
+    settings.OIDC_RP_SCOPES = "openid"
+    settings.OIDC_USE_PKCE = True
+    settings.LOGIN_URL = "/oidc/authenticate/"
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "mediqueue.oidc.PatientOIDCBackend",
+    ]
     oidc._jwks_client.cache_clear()
     try:
         yield provider
@@ -358,6 +373,20 @@ def identity_provider(settings, signing_keys):
         server.shutdown()
         server.server_close()
         oidc._jwks_client.cache_clear()
+
+
+@pytest.fixture
+def patient_browser(client, identity_provider, django_user_model):
+    """``patient_browser(sub)``: the test client signed in to the pages as that patient, as
+    the OpenID Connect login leaves it (mediqueue.oidc.PatientOIDCBackend's account)."""
+    from mediqueue.oidc import PatientOIDCBackend
+
+    def sign_in(sub: str = "patient-7"):
+        user = PatientOIDCBackend().create_user({"sub": sub})
+        client.force_login(user, backend="mediqueue.oidc.PatientOIDCBackend")
+        return client
+
+    return sign_in
 
 
 @pytest.fixture
