@@ -291,3 +291,11 @@ def test_a_plain_drf_view_can_take_the_patient_from_the_authentication_class(ide
     assert (signed_in.status_code, signed_in.data) == (200, {"patient": "patient-9"})
     assert anonymous.status_code == 401
     assert forged.status_code == 401
+
+
+def test_a_body_that_is_not_an_object_is_400_for_a_verified_patient(
+    patient_client, make_slot, assert_error
+):
+    answer = patient_client().post("/api/book", [1, 2], format="json")
+
+    assert_error(answer, 400, "invalid")
