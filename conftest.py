@@ -76,7 +76,14 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def staff_user(django_user_model):
-    return django_user_model.objects.create_user("clinic-admin", password="pw", is_staff=True)
+    """A clinic admin: staff, with the permissions the admin and the admin API ask for."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("clinic-admin", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="slots", codename__startswith="add_")
+    )
+    return user
 
 
 @pytest.fixture
@@ -244,3 +251,152 @@ def live_gunicorn_behind_nginx(live_gunicorn):
             yield server, proxy_url
 
     return serve
+
+
+# --- Verified patients: an OpenID provider's keys, made in the test ---------------------------
+
+
+class SigningProvider:
+    """Signing keys made for the test (RSA for RS256, P-256 for ES256), their JWKS served over
+    HTTP on loopback as a provider serves it, and tokens signed with them."""
+
+    issuer = "https://id.clinic.test"
+    audience = "mediqueue-api"
+
+    def __init__(self, keys: dict):
+        import jwt
+
+        self.keys = keys
+        jwks = []
+        for algorithm, (kid, key) in self.keys.items():
+            jwk = json.loads(
+                jwt.algorithms.get_default_algorithms()[algorithm].to_jwk(key.public_key())
+            )
+            jwks.append({**jwk, "kid": kid, "use": "sig", "alg": algorithm})
+        self.jwks = {"keys": jwks}
+        self.jwks_requests = 0
+
+    def token(
+        self,
+        sub: str = "patient-7",
+        *,
+        algorithm: str = "RS256",
+        key=None,
+        kid=None,
+        headers=None,
+        **claims,
+    ) -> str:
+        import time
+
+        import jwt
+
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            **claims,
+        }
+        payload = {name: value for name, value in payload.items() if value is not None}
+        own_kid, own_key = self.keys[algorithm]
+        return jwt.encode(
+            payload,
+            key or own_key,
+            algorithm=algorithm,
+            headers={"kid": kid or own_kid, **(headers or {})},
+        )
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict:
+    """{algorithm: (kid, private key)}, made once per test session (RSA keys take a while)."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    return {
+        "RS256": ("rsa-1", rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        "ES256": ("ec-1", ec.generate_private_key(ec.SECP256R1())),
+    }
+
+
+@pytest.fixture
+def identity_provider(settings, signing_keys):
+    """A SigningProvider whose JWKS the service trusts, with MEDIQUEUE_PATIENT_AUTH=oidc."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from mediqueue import oidc
+
+    provider = SigningProvider(signing_keys)
+
+    class JWKS(BaseHTTPRequestHandler):
+        def do_GET(self):
+            provider.jwks_requests += 1
+            body = json.dumps(provider.jwks).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.MEDIQUEUE_PATIENT_AUTH = "oidc"
+    settings.MEDIQUEUE_OIDC_ISSUER = provider.issuer
+    settings.MEDIQUEUE_OIDC_AUDIENCE = provider.audience
+    settings.MEDIQUEUE_OIDC_JWKS_URL = f"http://127.0.0.1:{server.server_port}/jwks"
+    settings.MEDIQUEUE_OIDC_LEEWAY_SECONDS = 30
+    settings.MEDIQUEUE_OIDC_ALGORITHMS = ["RS256", "ES256"]
+    # The pages' client (mozilla-django-oidc): its endpoints are never reached by these tests.
+    settings.OIDC_RP_CLIENT_ID = "mediqueue-pages"
+    settings.OIDC_RP_CLIENT_SECRET = "pages-secret"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{provider.issuer}/auth"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{provider.issuer}/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{provider.issuer}/me"
+    settings.OIDC_OP_JWKS_ENDPOINT = settings.MEDIQUEUE_OIDC_JWKS_URL
+    settings.OIDC_RP_SIGN_ALGO = "RS256"
+    settings.OIDC_RP_SCOPES = "openid"
+    settings.OIDC_USE_PKCE = True
+    settings.LOGIN_URL = "/oidc/authenticate/"
+    settings.AUTHENTICATION_BACKENDS = [
+        *settings.AUTHENTICATION_BACKENDS,
+        "mediqueue.oidc.PatientOIDCBackend",
+    ]
+    oidc._jwks_client.cache_clear()
+    try:
+        yield provider
+    finally:
+        server.shutdown()
+        server.server_close()
+        oidc._jwks_client.cache_clear()
+
+
+@pytest.fixture
+def patient_browser(client, identity_provider, django_user_model):
+    """``patient_browser(sub)``: the test client signed in to the pages as that patient, as
+    the OpenID Connect login leaves it (mediqueue.oidc.PatientOIDCBackend's account)."""
+    from mediqueue.oidc import PatientOIDCBackend
+
+    def sign_in(sub: str = "patient-7"):
+        user = PatientOIDCBackend().create_user({"sub": sub})
+        client.force_login(user, backend="mediqueue.oidc.PatientOIDCBackend")
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def patient_client(identity_provider):
+    """``patient_client(sub)``: an API client carrying a valid bearer token for ``sub``."""
+
+    def make(sub: str = "patient-7", **token_options) -> APIClient:
+        client = APIClient()
+        token = identity_provider.token(sub, **token_options)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make

@@ -11,7 +11,7 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.serializers import Serializer
 
-from booking import idempotency, messages, selectors, services, throttles
+from booking import idempotency, identity, messages, selectors, services, throttles
 from booking.idempotency import Answer
 from booking.serializers import (
     BookingAnswerSerializer,
@@ -19,7 +19,7 @@ from booking.serializers import (
     booked_answer,
     booking_answer,
 )
-from mediqueue import metrics
+from mediqueue import metrics, patients
 from mediqueue.api import LeanAPIView, json_answer, parse, read_json
 from mediqueue.schema import error
 
@@ -118,7 +118,7 @@ class BookApi(LeanAPIView):
         ),
     )
     def post(self, request: HttpRequest) -> HttpResponse:
-        data = read_json(request)
+        data = patients.with_verified_patient(request, read_json(request))
         fields = patient_request(request, data, BookInputSerializer)
         user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
         limits = throttles.booking_limits(request, patient=user_id)
@@ -139,6 +139,7 @@ class BookingDetailApi(LeanAPIView):
         responses={200: BookingAnswerSerializer, 404: error("booking_not_found")},
     )
     def get(self, request: HttpRequest, reference: str) -> HttpResponse:
+        identity.check_booking_holder(request, reference)
         booking = selectors.booking_get(reference=reference)
         body = booking_answer(message=messages.FOUND, booking=booking, slot=booking.slot)
         return json_answer(body, never_store=True)
@@ -162,6 +163,7 @@ class BookingCancelApi(LeanAPIView):
     )
     def post(self, request: HttpRequest, reference: str) -> HttpResponse:
         throttles.check_cancel(request)
+        identity.check_booking_holder(request, reference)
 
         def cancel() -> Answer:
             outcome = services.cancel(reference=reference)

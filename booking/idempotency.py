@@ -66,7 +66,9 @@ def answer_once(*, scope: str, key: str, fingerprint: str, action: Callable[[], 
     """Run ``action`` once per key of ``scope`` and store its answer, or replay the stored one.
 
     Domain errors (4xx) are answers too and are stored; server-side failures (5xx, such as
-    ``busy``) are not: the transaction rolls back, the key is free, and a retry runs again.
+    ``busy``) are not, nor is a rate limit's 429: each says "not now" rather than anything
+    about the request, so the transaction rolls back, the key is free, and a retry after the
+    Retry-After seconds runs again (the error keeps its headers, which a stored answer lacks).
     """
     try:
         with transaction.atomic(durable=True):
@@ -75,7 +77,7 @@ def answer_once(*, scope: str, key: str, fingerprint: str, action: Callable[[], 
             try:
                 answer = action()
             except MediQueueError as error:
-                if error.http_status >= 500:
+                if not _is_an_answer(error):
                     raise
                 answer = Answer(error.http_status, error_body(error.code, error.message))
             IdempotencyRecord.objects.filter(scope=scope, key=key).update(
@@ -86,6 +88,10 @@ def answer_once(*, scope: str, key: str, fingerprint: str, action: Callable[[], 
         if is_lock_timeout(error):
             raise IdempotencyInProgressError() from error
         raise
+
+
+def _is_an_answer(error: MediQueueError) -> bool:
+    return error.http_status < 500 and error.http_status != 429
 
 
 def _claim(scope: str, key: str, fingerprint: str) -> bool:

@@ -4,7 +4,8 @@ I1: a slot's booked_seats equals the number of its CONFIRMED bookings.
 I2: 0 <= booked_seats <= total_seats.
 I3: a slot that has not started and has a free seat has no WAITING entry.
 I4: promotions follow join order: no entry was promoted while an earlier one was waiting.
-I5: no patient both holds a seat of a slot and waits for one.
+I5: an entry is passed over only for a patient with a seat of its slot: no PASSED entry whose
+    patient never had a booking there (in open mode a seat holder may join; booking.waitlist).
 """
 
 from __future__ import annotations
@@ -75,11 +76,13 @@ _WAITLIST_CHECKS = {
           AND (earlier.status = 'WAITING' OR earlier.closed_at > promoted.closed_at)
     """,
     "I5": """
-        SELECT w.slot_id, 'patient of entry ' || w.id || ' waits and holds booking ' || b.id
+        SELECT w.slot_id, 'entry ' || w.id || ' was passed over though its patient had no seat'
         FROM booking_waitlistentry w
-        JOIN booking_booking b
-          ON b.slot_id = w.slot_id AND b.user_id = w.user_id AND b.status = 'CONFIRMED'
-        WHERE w.status = 'WAITING'
+        WHERE w.status = 'PASSED'
+          AND NOT EXISTS (
+              SELECT 1 FROM booking_booking b
+              WHERE b.slot_id = w.slot_id AND b.user_id = w.user_id
+          )
     """,
 }
 

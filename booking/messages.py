@@ -11,3 +11,7 @@ LEFT = "You left the waiting list."
 ALREADY_LEFT = "You had already left the waiting list."
 EXPIRED = "The slot started before a seat was freed for you."
 PROMOTED = "A seat was freed for you: you are booked."
+PASSED_OVER = (
+    "When a seat was freed for this entry, its patient already held a seat in this slot, so "
+    "the seat went to the next patient waiting."
+)

@@ -90,6 +90,9 @@ class WaitlistEntry(models.Model):
         BOOKED = "BOOKED", "Booked"  # promoted: ``booking`` is the seat it got
         LEFT = "LEFT", "Left"
         EXPIRED = "EXPIRED", "Expired"  # the slot started while the patient was waiting
+        # Its turn came while its patient held a seat of the slot (open mode lets anyone join
+        # in anyone's name, so holding is decided then, not at the join: booking.waitlist).
+        PASSED = "PASSED", "Passed over"
 
     reference = models.CharField(
         max_length=32, unique=True, default=new_booking_reference, editable=False
@@ -116,13 +119,8 @@ class WaitlistEntry(models.Model):
         ordering = ["slot_id", "id"]
         verbose_name_plural = "waiting list entries"
         constraints = [
-            models.UniqueConstraint(
-                fields=["slot", "user_id"],
-                condition=Q(status="WAITING"),
-                name="waitlist_one_waiting_per_patient_slot",
-            ),
             models.CheckConstraint(
-                condition=Q(status__in=["WAITING", "BOOKED", "LEFT", "EXPIRED"]),
+                condition=Q(status__in=["WAITING", "BOOKED", "LEFT", "EXPIRED", "PASSED"]),
                 name="waitlist_status_valid",
             ),
             models.CheckConstraint(

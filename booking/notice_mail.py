@@ -3,15 +3,22 @@
 The booking reference is written only into the patient's own notice of that booking (a
 confirmation or a promotion); the Message-ID is the notice's key, so a notice sent twice is
 one message to a mail client.
+
+What staff typed (a doctor's name) is written as text, never as structure: control characters
+become spaces in the mail's body, and the calendar file is written by icalendar, which escapes
+line breaks, commas and semicolons and folds long lines as RFC 5545 asks. The admin refuses such
+characters where they are typed; this holds for anything already in the database as well.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
+from icalendar import Calendar, Event
 
 from booking.models import Booking, Notice, WaitlistEntry
 from slots.models import Slot
@@ -42,9 +49,19 @@ def compose(notice: Notice) -> EmailMessage:
     return message
 
 
+# Control characters (line breaks included) and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of plain text: nothing it holds can start a line of its own."""
+    return _CONTROL.sub(" ", text)
+
+
 def _when(slot: Slot) -> str:
     start = timezone.localtime(slot.start_time)
-    return f"{slot.doctor.name}, {start:%A %d %B %Y at %H:%M} ({slot.duration_minutes} minutes)"
+    doctor = one_line(slot.doctor.name)
+    return f"{doctor}, {start:%A %d %B %Y at %H:%M} ({slot.duration_minutes} minutes)"
 
 
 def _booking_lines(booking: Booking) -> list[str]:
@@ -88,29 +105,21 @@ def _public_url(path: str) -> str:
     return settings.MEDIQUEUE_PUBLIC_URL.rstrip("/") + path
 
 
-def _ics_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-
-
 def calendar_file(slot: Slot, booking: Booking) -> str:
     """One event (RFC 5545), with the booking's id in its UID so that a calendar that gets it
     twice keeps one event."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//MediQueue//Appointments//EN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:booking-{booking.pk}@mediqueue",
-        f"DTSTAMP:{_ics_time(timezone.now())}",
-        f"DTSTART:{_ics_time(slot.start_time)}",
-        f"DTEND:{_ics_time(slot.start_time + timedelta(minutes=slot.duration_minutes))}",
-        f"SUMMARY:{_ics_text(f'Appointment with {slot.doctor.name}')}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(lines) + "\r\n"
+    event = Event()
+    event.add("uid", f"booking-{booking.pk}@mediqueue")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", slot.start_time)
+    event.add("dtend", slot.start_time + timedelta(minutes=slot.duration_minutes))
+    # Line breaks are kept, escaped as text ("\\n"); other control characters are not text
+    # RFC 5545 allows at all.
+    summary = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", " ", slot.doctor.name)
+    event.add("summary", f"Appointment with {summary}")
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//MediQueue//Appointments//EN")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -257,11 +257,10 @@ def fill_free_seats(slot: Slot) -> list[Booking]:
     if slot.has_started:
         waitlist.expire_waiting(slot)
         return []
-    waiting = WaitlistEntry.objects.filter(slot=slot, status=WaitlistEntry.Status.WAITING)
-    entries = list(waiting.order_by("id")[:free])
-    if not entries:
+    # Entries of patients who hold a seat are passed over on the way (booking.waitlist).
+    bookings = [_promote(slot, entry) for entry in waitlist.entries_to_promote(slot, free)]
+    if not bookings:
         return []
-    bookings = [_promote(slot, entry) for entry in entries]
     Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + len(bookings))
     slot.booked_seats += len(bookings)
     transaction.on_commit(slot_listing_changed)

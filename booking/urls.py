@@ -1,10 +1,11 @@
 from django.urls import path
 
-from booking import api, waitlist_api
+from booking import api, me_api, waitlist_api
 
 urlpatterns = [
     path("book", api.BookApi.as_view(), name="book"),
     path("bookings/<str:reference>", api.BookingDetailApi.as_view(), name="booking-detail"),
+    path("me/bookings", me_api.MyBookingsApi.as_view(), name="my-bookings"),
     path("bookings/<str:reference>/cancel", api.BookingCancelApi.as_view(), name="booking-cancel"),
     path(
         "slots/<int:slot_id>/waitlist",

@@ -11,8 +11,14 @@ it, so two of these can never wait on each other (no deadlock). Under the lock:
 - a freed seat (a cancel, or an admin adding seats) goes to the earliest WAITING entries, one
   per seat, in the same transaction (``booking.services.fill_free_seats``, with every other
   change of a seat count): invariants I3 and I4;
-- a patient holding a seat cannot join, and a promoted patient's entry stops waiting as their
-  booking is made (I5).
+- who holds a seat is decided when a seat is handed over, not at the join. In open mode
+  (mediqueue.patients) anyone may join in any patient's name, so a join that answered
+  "already booked" would tell a stranger who sees which doctor: every join of a full slot makes
+  an entry, the same statements, answer and side effects whoever the patient is. When an
+  entry's turn comes and its patient holds a seat of the slot, it is PASSED over and the seat
+  goes to the next entry (``entries_to_promote``, I5): that is a booking's own "already
+  booked", which cannot be kept from whoever asked for the seat. With verified patients
+  (oidc), a patient is told their own state at the join (already booked, already waiting).
 
 Expiry at the start: a slot that has started takes no bookings, so its WAITING entries can never
 be promoted. They read as EXPIRED from the moment the slot starts (``effective_status``), and a
@@ -22,6 +28,7 @@ admin adding seats) expires them at once instead of promoting.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -40,6 +47,7 @@ from booking.errors import (
 )
 from booking.models import Booking, Notice, WaitlistEntry, is_well_formed_reference
 from mediqueue.audit import record_event
+from mediqueue.patients import patients_verified
 from slots.locks import lock_slot
 from slots.models import Slot
 
@@ -67,17 +75,20 @@ class Left:
 
 def waitlist_join(*, slot_id: int, user_id: str, email: str = "") -> Waiting:
     """Put ``user_id`` at the end of the slot's waiting list. Refusals, in the order they are
-    decided under the lock: the slot is gone or started, the patient holds a seat, the patient
-    is already waiting (no entry in the answer: its reference is a secret), a seat is free."""
+    decided under the lock: the slot is gone or started; with verified patients only, the
+    patient holds a seat, or is already waiting (no entry in the answer: its reference is a
+    secret); a seat is free. In open mode nothing here depends on the patient (module
+    docstring)."""
     with transaction.atomic():
         slot = lock_slot(slot_id)
         if slot.has_started:
             raise SlotClosedError()
-        holds, waits = _holds_or_waits(slot, user_id)
-        if holds:
-            raise AlreadyBookedError()
-        if waits:
-            raise AlreadyWaitingError()
+        if patients_verified():
+            holds, waits = _holds_or_waits(slot, user_id)
+            if holds:
+                raise AlreadyBookedError()
+            if waits:
+                raise AlreadyWaitingError()
         if not slot.is_full:
             raise SeatsAvailableError()
         entry = WaitlistEntry.objects.create(slot=slot, user_id=user_id, email=email)
@@ -136,6 +147,46 @@ def waitlist_leave(*, reference: str) -> Left:
 def waitlist_entry_get(*, reference: str) -> Waiting:
     entry = _entry_or_404(reference)
     return waiting_view(entry)
+
+
+def entries_to_promote(slot: Slot, seats: int) -> Iterator[WaitlistEntry]:
+    """The earliest WAITING entries of the locked ``slot`` that may take a freed seat, up to
+    ``seats`` of them, in join order, each to be promoted before the next is asked for. An
+    entry whose patient holds a seat of the slot (or got one from an earlier entry) is PASSED
+    over on the way."""
+    given: set[str] = set()
+    after_id = 0
+    while len(given) < seats:
+        entries = _next_waiting(slot, after_id=after_id, count=seats - len(given))
+        if not entries:
+            return
+        for entry in entries:
+            after_id = entry.pk
+            if entry.holds or entry.user_id in given:
+                _pass_over(slot, entry)
+            elif len(given) < seats:
+                given.add(entry.user_id)
+                yield entry
+
+
+def _next_waiting(slot: Slot, *, after_id: int, count: int) -> list[WaitlistEntry]:
+    """The next ``count`` WAITING entries after ``after_id`` in join order, each annotated with
+    whether its patient holds a seat of the slot (``holds``)."""
+    holds = Exists(
+        Booking.objects.filter(
+            slot=OuterRef("slot_id"), user_id=OuterRef("user_id"), status=Booking.Status.CONFIRMED
+        )
+    )
+    return list(
+        WaitlistEntry.objects.filter(slot=slot, status=Status.WAITING, id__gt=after_id)
+        .annotate(holds=holds)
+        .order_by("id")[:count]
+    )
+
+
+def _pass_over(slot: Slot, entry: WaitlistEntry) -> None:
+    WaitlistEntry.objects.filter(pk=entry.pk).update(status=Status.PASSED, closed_at=DATABASE_CLOCK)
+    record_event("waitlist_passed_over", entry_id=entry.pk, slot_id=slot.pk, user_id=entry.user_id)
 
 
 def expire_started(*, now=None) -> int:

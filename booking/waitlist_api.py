@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 
-from booking import idempotency, messages, throttles, waitlist
+from booking import idempotency, identity, messages, throttles, waitlist
 from booking.api import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_KEY_PARAMETER,
@@ -22,6 +22,7 @@ from booking.serializers import (
     WaitlistJoinInputSerializer,
     waiting_answer,
 )
+from mediqueue import patients
 from mediqueue.api import LeanAPIView, json_answer, read_json
 from mediqueue.schema import error
 
@@ -34,6 +35,7 @@ _STATUS_MESSAGES = {
     waitlist.Status.BOOKED: messages.PROMOTED,
     waitlist.Status.LEFT: messages.ALREADY_LEFT,
     waitlist.Status.EXPIRED: messages.EXPIRED,
+    waitlist.Status.PASSED: messages.PASSED_OVER,
 }
 
 
@@ -46,9 +48,9 @@ class WaitlistJoinApi(LeanAPIView):
             400: error("invalid: a bad userId, email or Idempotency-Key; malformed JSON."),
             404: error("slot_not_found"),
             409: error(
-                "seats_available (book instead), already_booked (this patient holds a seat), "
-                "already_waiting (the answer never carries that entry), slot_closed (the slot "
-                "started), or idempotency_in_progress."
+                "seats_available (book instead); with verified patients only, already_booked "
+                "(you hold a seat) or already_waiting (the answer never carries that entry); "
+                "slot_closed (the slot started), or idempotency_in_progress."
             ),
             413: error("payload_too_large"),
             415: error("unsupported_media_type: the body is not JSON."),
@@ -63,7 +65,7 @@ class WaitlistJoinApi(LeanAPIView):
         ),
     )
     def post(self, request: HttpRequest, slot_id: int) -> HttpResponse:
-        data = read_json(request)
+        data = patients.with_verified_patient(request, read_json(request))
         fields = patient_request(request, data, WaitlistJoinInputSerializer)
         user_id, email = fields["userId"], fields.get("email", "")
         throttles.check_booking(request, patient=user_id)
@@ -83,10 +85,12 @@ class WaitlistEntryApi(LeanAPIView):
         responses={200: WaitlistAnswerSerializer, 404: error("waitlist_entry_not_found")},
         description=(
             "An entry: WAITING with its position (1 is next), BOOKED with its booking, LEFT, "
-            "or EXPIRED (the slot started first)."
+            "EXPIRED (the slot started first), or PASSED (its patient held a seat when its "
+            "turn came)."
         ),
     )
     def get(self, request: HttpRequest, reference: str) -> HttpResponse:
+        identity.check_entry_holder(request, reference)
         waiting = waitlist.waitlist_entry_get(reference=reference)
         body = waiting_answer(message=_STATUS_MESSAGES[waiting.status], waiting=waiting)
         return json_answer(body, never_store=True)
@@ -110,6 +114,7 @@ class WaitlistLeaveApi(LeanAPIView):
     )
     def post(self, request: HttpRequest, reference: str) -> HttpResponse:
         throttles.check_cancel(request)
+        identity.check_entry_holder(request, reference)
 
         def leave() -> Answer:
             left = waitlist.waitlist_leave(reference=reference)

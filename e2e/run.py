@@ -12,15 +12,20 @@
    logging in and posting forms work as they would behind TLS, and error pages are the ones
    patients would really get.
 4. the notices' worker beside it (e2e/worker.log), writing mail to e2e/mail/ as make run does.
-5. ``node --test`` in e2e/ (Playwright driving Debian's Chromium); screenshots in
+5. for the verified-patient tests, a real OpenID provider (node-oidc-provider, e2e/oidc/,
+   e2e/oidc.log) and a second gunicorn with MEDIQUEUE_PATIENT_AUTH=oidc trusting it, on the
+   same database (e2e/server-verified.log);
+6. ``node --test`` in e2e/ (Playwright driving Debian's Chromium); screenshots in
    e2e/screenshots/, the server's log (with its access log) in e2e/server.log.
-6. gunicorn and the worker stopped; the database dropped after a green run and kept after a red one.
+7. gunicorn, the provider and the worker stopped; the database dropped after a green run and
+   kept after a red one.
 
 Run from the repository root: ``.venv/bin/python -m e2e.run``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -40,10 +45,14 @@ from loadtests.harness import (
     production_env,
     server_admin_url,
 )
+from loadtests.harness.processes import stop, wait_until_answering
 
 E2E_DIR = Path(__file__).resolve().parent
 SCREENSHOTS = E2E_DIR / "screenshots"
 SERVER_LOG = E2E_DIR / "server.log"
+VERIFIED_SERVER_LOG = E2E_DIR / "server-verified.log"
+OIDC_LOG = E2E_DIR / "oidc.log"
+OIDC_CLIENT_ID = "mediqueue-pages"
 WORKER_LOG = E2E_DIR / "worker.log"
 # The notices, as make run writes them: one file per message, which the pages link to.
 MAIL_DIR = E2E_DIR / "mail"
@@ -64,7 +73,9 @@ def main() -> int:
     password = secrets.token_urlsafe(16)
     prepare(env, password)
     token = api_token(env)
-    port, other_port = free_ports(2, E2E_PORTS)
+    port, other_port, verified_port, oidc_port = free_ports(4, E2E_PORTS)
+    oidc_secret = secrets.token_urlsafe(24)
+    verified_env = verified_patients_env(env, verified_port, oidc_port, oidc_secret)
 
     SCREENSHOTS.mkdir(exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -76,6 +87,10 @@ def main() -> int:
     with (
         gunicorn(env, port=port, workers=3, log_path=SERVER_LOG) as server,
         notice_worker(env, log_path=WORKER_LOG),
+        openid_provider(oidc_port, verified_port, oidc_secret) as issuer,
+        gunicorn(
+            verified_env, port=verified_port, workers=2, log_path=VERIFIED_SERVER_LOG
+        ) as verified,
     ):
         print(
             f"== e2e: MediQueue on {server.base_url}, second origin on port {other_port}",
@@ -92,6 +107,8 @@ def main() -> int:
                 "E2E_ADMIN_PASSWORD": password,
                 "E2E_API_TOKEN": token,
                 "E2E_SCREENSHOTS": str(SCREENSHOTS),
+                "E2E_VERIFIED_BASE_URL": verified.base_url,
+                "E2E_OIDC_ISSUER": issuer,
             },
             timeout=20 * 60,
         )
@@ -100,6 +117,52 @@ def main() -> int:
     else:
         print(f"== e2e failed: server log in {SERVER_LOG}, screenshots in {SCREENSHOTS}")
     return tests.returncode
+
+
+def verified_patients_env(
+    env: dict[str, str], port: int, oidc_port: int, client_secret: str
+) -> dict[str, str]:
+    """The second server's environment: the same database, patients verified by the provider."""
+    issuer = f"http://127.0.0.1:{oidc_port}"
+    return {
+        **env,
+        "MEDIQUEUE_PATIENT_AUTH": "oidc",
+        "MEDIQUEUE_OIDC_ISSUER": issuer,
+        "MEDIQUEUE_OIDC_JWKS_URL": f"{issuer}/jwks",
+        "MEDIQUEUE_OIDC_AUTHORIZATION_URL": f"{issuer}/auth",
+        "MEDIQUEUE_OIDC_TOKEN_URL": f"{issuer}/token",
+        "MEDIQUEUE_OIDC_USERINFO_URL": f"{issuer}/me",
+        "MEDIQUEUE_OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+        "MEDIQUEUE_OIDC_CLIENT_SECRET": client_secret,
+    }
+
+
+@contextlib.contextmanager
+def openid_provider(port: int, app_port: int, client_secret: str):
+    """node-oidc-provider (e2e/oidc/provider.mjs) on 127.0.0.1:``port``, its one client the
+    pages of the server on ``app_port``; yields its issuer URL."""
+    issuer = f"http://127.0.0.1:{port}"
+    with OIDC_LOG.open("wb") as log:
+        process = subprocess.Popen(
+            ["node", "oidc/provider.mjs"],
+            cwd=E2E_DIR,
+            env={
+                **os.environ,
+                "E2E_OIDC_PORT": str(port),
+                "E2E_OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+                "E2E_OIDC_CLIENT_SECRET": client_secret,
+                "E2E_OIDC_REDIRECT_URI": f"http://127.0.0.1:{app_port}/oidc/callback/",
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_answering(
+                f"{issuer}/.well-known/openid-configuration", process=process, log_path=OIDC_LOG
+            )
+            yield issuer
+        finally:
+            stop(process)
 
 
 def e2e_database_name() -> str:

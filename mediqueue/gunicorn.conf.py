@@ -27,6 +27,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
+# Its access and error lines go through the same reference redaction as the app's own.
+logger_class = "mediqueue.gunicorn_logging.RedactingLogger"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 proc_name = "mediqueue"
 # gunicorn 27's control socket lives at one path per user: two servers on one machine (make run

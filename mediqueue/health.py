@@ -23,5 +23,9 @@ def readyz(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:  # any failure to reach the database means "not ready"
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+        return JsonResponse(
+            {"status": "unavailable", "database": "unreachable"},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
     return JsonResponse({"status": "ok", "database": "ok"})

@@ -33,6 +33,8 @@ class JsonLinesFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # formatted (and redacted) already by mediqueue.redaction
+            line["exc_info"] = record.exc_text
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
         return json.dumps(line, default=str)
@@ -44,7 +46,11 @@ def logging_settings(*, line_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": "log_request_id.filters.RequestIDFilter"}},
+        "filters": {
+            "request_id": {"()": "log_request_id.filters.RequestIDFilter"},
+            # No booking reference in any line, whoever wrote it (mediqueue.redaction).
+            "redact_references": {"()": "mediqueue.redaction.RedactReferences"},
+        },
         "formatters": {
             "json": {"()": "mediqueue.logs.JsonLinesFormatter"},
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -53,7 +59,7 @@ def logging_settings(*, line_format: str, level: str) -> dict:
             "console": {
                 "class": "logging.StreamHandler",
                 "formatter": line_format,
-                "filters": ["request_id"],
+                "filters": ["request_id", "redact_references"],
             },
         },
         "root": {"handlers": ["console"], "level": level},

@@ -13,11 +13,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 from csp.constants import NONE, SELF
 from django.core.management.utils import get_random_secret_key
 
 from mediqueue.logs import logging_settings
 from mediqueue.notice_settings import notice_settings
+from mediqueue.oidc_settings import oidc_settings
 from mediqueue.rates import rate_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -91,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pages.identity.patient_context",
             ],
         },
     },
@@ -146,6 +149,15 @@ MEDIQUEUE_LISTING_CACHE_SECONDS = env.float("MEDIQUEUE_LISTING_CACHE_SECONDS", d
 # The patients' notices: mail through SMTP (EMAIL_URL) or into files, and their worker.
 globals().update(notice_settings(env, data_dir=DATA_DIR))
 
+# --- Patients: open or verified (mediqueue.patients, docs/security.md) ---------------------
+# "open" (the original client's contract): userId is whatever the client says, and no answer
+# tells whether a given userId holds a seat. "oidc": the patient is the subject of a bearer
+# token from the clinic's OpenID Connect provider, and the pages log in through it.
+MEDIQUEUE_PATIENT_AUTH = env.str("MEDIQUEUE_PATIENT_AUTH", default="open")
+_patient_auth = oidc_settings(env, patient_auth=MEDIQUEUE_PATIENT_AUTH)
+MEDIQUEUE_PATIENT_BACKENDS = _patient_auth.pop("MEDIQUEUE_PATIENT_BACKENDS")
+globals().update(_patient_auth)
+
 # --- Shared state (mediqueue.ratelimit, mediqueue.shared_version) ---------------------------
 # With REDIS_URL the rate-limit counters and the listing's version live in Redis, shared by
 # every app node; without, in PostgreSQL and in shared memory, shared by this machine's workers.
@@ -157,6 +169,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    *MEDIQUEUE_PATIENT_BACKENDS,  # patients' OpenID Connect login, in oidc mode only
 ]
 AXES_FAILURE_LIMIT = env.int("MEDIQUEUE_LOGIN_FAILURE_LIMIT", default=5)
 # Per (username, address): a guesser is stopped, and cannot lock the real admin out from
@@ -201,12 +214,14 @@ MEDIQUEUE_THROTTLE_BOOK_PER_PATIENT = rate_setting("MEDIQUEUE_THROTTLE_BOOK_PER_
 # 0: the client address is REMOTE_ADDR, and X-Forwarded-For (which any client can forge) is
 # ignored. Behind N trusted reverse proxies (nginx: 1), the Nth entry from the right is used.
 MEDIQUEUE_NUM_PROXIES = env.int("MEDIQUEUE_NUM_PROXIES", default=0)
+# How long a staff API token works after it was made (mediqueue.authentication).
+MEDIQUEUE_STAFF_TOKEN_TTL_HOURS = env.int("MEDIQUEUE_STAFF_TOKEN_TTL_HOURS", default=24)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: DRF takes the WWW-Authenticate header from the first class, which
         # turns "no credentials" into a 401 instead of a 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "mediqueue.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
@@ -238,10 +253,15 @@ SPECTACULAR_SETTINGS = {
 # Patients' browsers on other origins may read slots and book (the original React client
 # does); no cookies are involved, so allowing any origin leaks nothing. The admin API stays
 # same-origin.
-CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*)$"
+CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*|me/bookings)$"
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
+# A browser client retries safely with an Idempotency-Key, proves its patient with a bearer
+# token (MEDIQUEUE_PATIENT_AUTH=oidc), asks for a queued booking with Prefer, and must be able
+# to read when to retry and whether an answer was replayed.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "prefer")
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "Location"]
 
 # Content-Security-Policy on every answer: scripts, styles, images and fonts from our own origin
 # only, nothing inline (the pages draw their seat bars in SVG rather than with inline styles),

@@ -26,6 +26,8 @@ urlpatterns = [
     # For Prometheus, scraping each app node directly; nginx does not pass it to the public.
     path("metrics", ExportToDjangoView, name="metrics"),
     path("admin/", admin.site.urls),
+    # Patients' sign-in, with verified patients only (MEDIQUEUE_PATIENT_AUTH=oidc).
+    path("oidc/", include("pages.oidc_urls")),
     path("", include("pages.urls")),
     # Anything else under /api/ answers the JSON envelope, in DEBUG too.
     re_path(r"^api/", csrf_exempt(error_handlers.page_not_found)),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mediqueue import patient_ids
+
 MAX_DB_INTEGER = 2**63 - 1
 PATIENT_ID_MAX_LENGTH = 64
 
@@ -44,12 +46,15 @@ def patient_id(value: Any) -> str:
         if not 0 <= value <= MAX_DB_INTEGER:
             raise FieldError("A numeric userId must be between 0 and 2^63-1.")
         return str(value)
+    value = patient_ids.normalised(value)  # one spelling per look (mediqueue.patient_ids)
     if not value:
         raise FieldError("Must not be empty.")
     if len(value) > PATIENT_ID_MAX_LENGTH:
         raise FieldError(f"Must be at most {PATIENT_ID_MAX_LENGTH} characters.")
     if not is_clean_text(value):
         raise FieldError(UNCLEAN_TEXT)
+    if problem := patient_ids.spelling_problem(value):
+        raise FieldError(problem)
     return value
 
 

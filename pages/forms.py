@@ -38,8 +38,19 @@ class BookingForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, verified_patient: str | None = None, **kwargs):
+        """``verified_patient``: the signed-in patient (MEDIQUEUE_PATIENT_AUTH=oidc), who is
+        the patient of the form; there is then no name to type."""
         super().__init__(*args, label_suffix="", **kwargs)
+        self.verified_patient = verified_patient
+        if verified_patient is not None:
+            del self.fields["patient"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.verified_patient is not None:
+            cleaned["patient"] = self.verified_patient
+        return cleaned
 
     def clean_patient(self) -> str:
         # What a patient id may be is defined once (mediqueue.validation); the page reuses it.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pages import mail, views, waitlist_views
+from pages import mail, patient_views, views, waitlist_views
 
 app_name = "pages"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("waitlist/<str:reference>", waitlist_views.waitlist_entry, name="waitlist-entry"),
     path("waitlist/<str:reference>/leave", waitlist_views.leave_waitlist, name="leave-waitlist"),
     path("mail/<str:key>", mail.view_mail, name="mail"),
+    path("me/bookings", patient_views.my_bookings, name="my-bookings"),
 ]

@@ -16,6 +16,7 @@ from booking import services as booking_services
 from booking import throttles
 from booking.errors import BookingNotFoundError, SlotClosedError, SlotFullError
 from mediqueue.errors import MediQueueError
+from pages import identity
 from pages.forms import BookingForm, SlotFilterForm
 from pages.mail import sent_mail
 from slots import selectors as slot_selectors
@@ -58,12 +59,14 @@ def slot_form_page(request: HttpRequest, slot_id: int, *, show, act) -> HttpResp
     """A patient's form about one slot (book it, join its waiting list): ``show(request, slot,
     form, error=None)`` renders it, ``act(slot, fields)`` does what it asks once it is valid and
     within the rate limits, and answers."""
+    if (sign_in := identity.sign_in_first(request)) is not None:
+        return sign_in
     try:
         slot = slot_selectors.slot_get(slot_id=slot_id)
     except SlotNotFoundError as error:
         return error_page(request, error)
 
-    form = BookingForm(request.POST or None)
+    form = BookingForm(request.POST or None, verified_patient=identity.signed_in_patient(request))
     if request.method != "POST":
         return show(request, slot, form)
     valid = form.is_valid()
@@ -123,6 +126,10 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
         booking = booking_selectors.booking_get(reference=reference)
     except BookingNotFoundError as error:
         return error_page(request, error)
+    if denied := identity.holder_only(
+        request, booking.user_id, not_found=_no_such_booking(request)
+    ):
+        return denied
     return render(
         request,
         "pages/booking_detail.html",
@@ -135,6 +142,9 @@ def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
 def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         throttles.check_cancel(request)
+        holder = booking_selectors.booking_get(reference=reference).user_id
+        if denied := identity.holder_only(request, holder, not_found=_no_such_booking(request)):
+            return denied
         outcome = booking_services.cancel(reference=reference)
     except BookingNotFoundError as error:
         return error_page(request, error)
@@ -153,6 +163,10 @@ def cancel_booking(request: HttpRequest, reference: str) -> HttpResponse:
     else:
         messages.info(request, booking_messages.ALREADY_CANCELLED)
     return redirect("pages:booking", reference=reference)
+
+
+def _no_such_booking(request: HttpRequest):
+    return lambda: error_page(request, BookingNotFoundError())
 
 
 def error_page(request: HttpRequest, error: MediQueueError) -> HttpResponse:

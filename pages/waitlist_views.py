@@ -11,6 +11,7 @@ from booking import messages as booking_messages
 from booking import throttles, waitlist
 from booking.errors import SeatsAvailableError, SlotClosedError, WaitlistEntryNotFoundError
 from mediqueue.errors import MediQueueError
+from pages import identity
 from pages.forms import BookingForm
 from pages.mail import sent_mail
 from pages.views import error_page, slot_form_page, slot_form_response, with_error_headers
@@ -54,7 +55,13 @@ def waitlist_entry(request: HttpRequest, reference: str) -> HttpResponse:
         waiting = waitlist.waitlist_entry_get(reference=reference)
     except WaitlistEntryNotFoundError as error:
         return error_page(request, error)
+    if denied := identity.holder_only(request, waiting.entry.user_id, not_found=_no_such(request)):
+        return denied
     return _entry_page(request, waiting)
+
+
+def _no_such(request: HttpRequest):
+    return lambda: error_page(request, WaitlistEntryNotFoundError())
 
 
 @never_cache
@@ -62,6 +69,9 @@ def waitlist_entry(request: HttpRequest, reference: str) -> HttpResponse:
 def leave_waitlist(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         throttles.check_cancel(request)
+        holder = waitlist.waitlist_entry_get(reference=reference).entry.user_id
+        if denied := identity.holder_only(request, holder, not_found=_no_such(request)):
+            return denied
         waitlist.waitlist_leave(reference=reference)
     except WaitlistEntryNotFoundError as error:
         return error_page(request, error)
@@ -76,6 +86,7 @@ _MESSAGES = {
     waitlist.Status.BOOKED: booking_messages.PROMOTED,
     waitlist.Status.LEFT: booking_messages.LEFT,
     waitlist.Status.EXPIRED: booking_messages.EXPIRED,
+    waitlist.Status.PASSED: booking_messages.PASSED_OVER,
 }
 
 

@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
+from mediqueue import validation
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots import admin_pages, services
@@ -14,8 +15,30 @@ from slots.locks import lock_slot
 from slots.models import Doctor, Slot
 
 
+def clean_text_field(form: forms.Form, name: str) -> str:
+    """A field whose text reaches patients' mail and calendar files: the same rule as the admin
+    API's (no control characters, which could start a line of their own there)."""
+    value = form.cleaned_data[name]
+    if value and not validation.is_clean_text(value):
+        raise forms.ValidationError(validation.UNCLEAN_TEXT)
+    return value
+
+
+class DoctorAdminForm(forms.ModelForm):
+    class Meta:
+        model = Doctor
+        fields = ["name", "specialty"]
+
+    def clean_name(self) -> str:
+        return clean_text_field(self, "name")
+
+    def clean_specialty(self) -> str:
+        return clean_text_field(self, "specialty")
+
+
 @admin.register(Doctor)
 class DoctorAdmin(AuditedAdmin):
+    form = DoctorAdminForm
     list_display = ["name", "specialty"]
     search_fields = ["name", "specialty"]
 

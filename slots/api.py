@@ -3,12 +3,14 @@ from functools import lru_cache
 from django.http import HttpResponse, QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.permissions import DjangoModelPermissions, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mediqueue.api import LeanAPIView, json_answer, parse
 from mediqueue.schema import error
 from slots import selectors, services
+from slots.models import Doctor, Slot
 from slots.representation import slot_representation
 from slots.serializers import (
     DoctorCreateInputSerializer,
@@ -79,12 +81,20 @@ class DoctorListApi(LeanAPIView):
 _ADMIN_ERRORS = {
     400: error("invalid: a field is missing or wrong."),
     401: error("not_authenticated: no credentials."),
-    403: error("permission_denied: not staff."),
+    403: error("permission_denied: not staff, or without the admin's permission to add it."),
     415: error("unsupported_media_type: the body is not JSON."),
 }
 
 
+# Staff, and the model permission the Django admin asks for the same change (slots.add_doctor,
+# slots.add_slot): a staff account without it is refused here as it is there.
+ADMIN_PERMISSIONS = (IsAdminUser, DjangoModelPermissions)
+
+
 class AdminDoctorCreateApi(APIView):
+    permission_classes = ADMIN_PERMISSIONS
+    queryset = Doctor.objects.none()  # the model whose permissions DjangoModelPermissions asks
+
     @extend_schema(
         operation_id="admin_doctors_create",
         request=DoctorCreateInputSerializer,
@@ -98,6 +108,9 @@ class AdminDoctorCreateApi(APIView):
 
 
 class AdminSlotCreateApi(APIView):
+    permission_classes = ADMIN_PERMISSIONS
+    queryset = Slot.objects.none()
+
     @extend_schema(
         operation_id="admin_slots_create",
         request=SlotCreateInputSerializer,

@@ -19,7 +19,7 @@ import pytest
 from django.db import connection
 
 from loadtests.harness import free_port, ports_for_tests
-from loadtests.harness.nginx import nginx_proxy
+from loadtests.harness.nginx import nginx_proxy, production_values
 from mediqueue.ratelimit import Count
 
 
@@ -155,32 +155,109 @@ def _wait_for_lines(path, marker: str, *, count: int) -> str:
     return text
 
 
-def test_a_body_over_the_apps_limit_gets_the_apps_413_and_a_huge_one_nginxs(proxied):
+def test_nginx_refuses_a_body_over_the_apps_limit_itself_with_json(proxied, settings):
     _, proxy_url, access_log, _ = proxied
+    nginx_limit = production_values()["MEDIQUEUE_NGINX_CLIENT_MAX_BODY_SIZE"]
+    assert nginx_limit == f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024}k"
 
-    def post(size: int, marker: str):
-        return request(
-            proxy_url,
-            "POST",
-            "/api/book",
-            body=b"x" * size,
-            headers={"Content-Type": "application/json", "User-Agent": marker},
+    status, headers, body = request(
+        proxy_url,
+        "POST",
+        "/api/book",
+        body=b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+        headers={"Content-Type": "application/json", "User-Agent": "large-body"},
+    )
+
+    assert status == 413
+    assert headers["Content-Type"] == "application/json"
+    assert (body["status"], body["code"]) == ("FAILED", "payload_too_large")
+    time.sleep(0.2)  # gunicorn would log a request just after answering it
+    assert "large-body" not in access_log.read_text(), "nginx passed the body on to the app"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_oversized_bodies_interleaved_with_bookings_cost_the_bookings_nothing(proxied, make_slot):
+    # Security review 2, finding 5: each 100 KB body reached gunicorn, which closed its kept-
+    # alive connection after draining 64 KiB; nginx sent the next booking down it: 503.
+    _, proxy_url, _, _ = proxied
+    slot = make_slot(seats=60)
+    oversized, booked = [], []
+    for n in range(50):
+        oversized.append(
+            request(
+                proxy_url,
+                "POST",
+                "/api/book",
+                body=b"{" + b" " * (100 * 1024) + b"}",
+                headers={"Content-Type": "application/json"},
+            )[0]
         )
+        booked.append(book(proxy_url, f"interleaved-{n}", slot.pk))
 
-    huge = post(2 * 1024 * 1024, "huge-body")  # over nginx's 1 MiB
-    large = post(100 * 1024, "large-body")  # over the app's 64 KiB, under nginx's limit
+    assert set(oversized) == {413}
+    assert booked == [201] * 50
 
-    for status, headers, body in (huge, large):
-        assert status == 413
-        assert headers["Content-Type"] == "application/json"
-        assert body["status"] == "FAILED"
-        assert body["code"] == "payload_too_large"
-    deadline = time.monotonic() + 5  # gunicorn logs a request just after answering it
-    while "large-body" not in access_log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    log = access_log.read_text()
-    assert "large-body" in log, "the app never saw the 100 KiB body: nginx refused it itself"
-    assert "huge-body" not in log, "nginx passed a 2 MiB body on to the app"
+
+@pytest.mark.parametrize(
+    "what, path, headers, status, code",
+    [
+        # Under nginx's own limits, over gunicorn's: gunicorn's HTML is replaced by JSON.
+        ("a URL gunicorn will not read", "/api/slots?x=" + "a" * 5000, {}, 414, "uri_too_long"),
+        (
+            "more headers than gunicorn reads",
+            "/api/slots",
+            {f"X-Extra-{n}": "1" for n in range(120)},
+            431,
+            "headers_too_large",
+        ),
+        # Over nginx's own limits: nginx answers before it knows the location.
+        ("a URL nginx will not read", "/api/slots?x=" + "a" * 10000, {}, 414, "uri_too_long"),
+        ("a header nginx will not read", "/api/slots", {"X-Big": "b" * 10000}, 431, None),
+    ],
+)
+def test_every_error_under_api_is_json_even_for_oversized_requests(
+    proxied, what, path, headers, status, code
+):
+    _, proxy_url, _, _ = proxied
+
+    answer_status, answer_headers, body = request(proxy_url, "GET", path, headers=headers)
+
+    assert answer_status == status, what
+    assert answer_headers["Content-Type"] == "application/json", what
+    assert body["status"] == "FAILED"
+    assert body["code"] == (code or "headers_too_large")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nginx_logs_no_reference_however_the_path_is_encoded(proxied, make_slot):
+    # Security review 2, finding 10: /%62ookings/<ref> and /bookings%2f<ref> escaped the
+    # redaction and were answered 200.
+    _, proxy_url, _, nginx_logs = proxied
+    slot = make_slot(seats=2)
+    body = json.dumps({"userId": "encoded", "slotId": slot.pk}).encode()
+    _, _, booked = request(
+        proxy_url, "POST", "/api/book", body=body, headers={"Content-Type": "application/json"}
+    )
+    reference = booked["booking"]["reference"]
+    encoded = "".join(f"%{ord(c):02x}" for c in reference)
+
+    statuses = [
+        request(proxy_url, "GET", path)[0]
+        for path in (
+            f"/%62ookings/{reference}",
+            f"/bookings%2f{reference}",
+            f"/api/bookings%2F{reference}",
+            f"//api//bookings/{reference}",
+            f"/api/bookings/{encoded}",
+            f"/api/slots?ref={reference}",
+        )
+    ]
+
+    log = _wait_for_lines(nginx_logs / "nginx-access.log", "[reference]", count=6)
+    assert statuses[:2] == [200, 200]
+    assert reference not in log
+    assert encoded not in log and encoded.upper() not in log
+    assert "GET /bookings/[reference] HTTP/1.1" in log
 
 
 class RecordingUpstream(ThreadingHTTPServer):

@@ -105,3 +105,30 @@ def _ensure_admin() -> str:
     out = StringIO()
     call_command("ensure_admin", stdout=out)
     return out.getvalue()
+
+
+def test_an_expired_admin_token_is_renewed_in_its_file_on_the_next_start(
+    tmp_path, monkeypatch, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from mediqueue.management.commands import ensure_admin
+
+    credentials = tmp_path / "admin-credentials.txt"
+    monkeypatch.setattr(ensure_admin, "CREDENTIALS_FILE", credentials)
+    _ensure_admin()
+    old = re.search(r"^token=(\S+)$", credentials.read_text(), re.M).group(1)
+    Token.objects.filter(key=old).update(
+        created=timezone.now() - timedelta(hours=settings.MEDIQUEUE_STAFF_TOKEN_TTL_HOURS + 1)
+    )
+
+    said = _ensure_admin()
+
+    new = re.search(r"^token=(\S+)$", credentials.read_text(), re.M).group(1)
+    assert new != old and Token.objects.filter(key=new).exists()
+    assert new not in said and "renewed" in said
+    assert "password=" in credentials.read_text()
+    assert credentials.stat().st_mode & 0o777 == 0o600

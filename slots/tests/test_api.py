@@ -362,4 +362,6 @@ class TestSchemaCorsAndHealth:
             raise OperationalError("connection refused")
 
         monkeypatch.setattr(connection, "cursor", unreachable)
-        assert client.get("/readyz").status_code == 503
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert int(answer["Retry-After"]) >= 1  # every 503 says when to retry

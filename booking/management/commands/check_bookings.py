@@ -8,7 +8,8 @@ class Command(BaseCommand):
     help = (
         "Verify the booking invariants on every slot: booked_seats equals the confirmed "
         "bookings (I1) and stays within 0..total_seats (I2); no one waits while a seat is free "
-        "(I3); promotions follow join order (I4); no one both holds a seat and waits (I5). "
+        "(I3); promotions follow join order (I4); entries are passed over only for seat holders "
+        "(I5). "
         "Exits non-zero naming each bad slot."
     )
 
