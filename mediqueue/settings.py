@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: HEAD answers carry no body, whatever produced it (mediqueue/head_requests.py).
+    "mediqueue.head_requests.HeadWithoutBodyMiddleware",
     "mediqueue.middleware.RequestMetricsMiddleware",
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
