@@ -52,6 +52,8 @@ def tune_patroni(socket_dir: Path, timings: dict[str, int] = LOCAL_TIMINGS):
     (the default one, /var/run/postgresql, belongs to a system PostgreSQL, if any)."""
 
     def tune(name: str, text: str) -> str:
+        if name != PATRONI_CONFIG.name:
+            return text  # a file laid over it in the same folder: as it is
         config = yaml.safe_load(text)
         config["bootstrap"]["dcs"].update(timings)
         parameters = config["postgresql"].setdefault("parameters", {})

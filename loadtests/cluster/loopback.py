@@ -138,6 +138,12 @@ class Loopback:
                 target.write_text(tune(path.name, text) if tune else text)
                 shutil.copymode(path, target)
             copies[mount.target] = destination
+        # A program may be given the folder its mounted files sit in (`patroni /etc/patroni`
+        # reads every file there): the folder of each mounted file is its copies' folder.
+        for target in list(copies):
+            folder = str(Path(target).parent)
+            if folder != "/" and folder not in copies and copies[target].is_file():
+                copies[folder] = copies[target].parent
         return copies
 
 

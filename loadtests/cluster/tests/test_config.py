@@ -138,6 +138,16 @@ def test_mounted_files_are_copied_with_their_addresses_moved(services, loopback)
     assert f"--config.file={copies['/etc/prometheus/prometheus.yml']}" in command
 
 
+def test_a_folder_of_mounted_files_is_the_folder_of_their_copies(services, loopback):
+    """`patroni /etc/patroni` would read every file mounted there (Patroni merges them)."""
+    copies = loopback.copy_mounts(services["pg1"])
+
+    folder = copies["/etc/patroni"]
+    pg1 = services["pg1"]
+    assert (folder / "patroni.yml").read_text() == loopback.text(PATRONI_CONFIG.read_text(), pg1)
+    assert loopback.text("/etc/patroni", services["pg1"], paths=copies) == str(folder)
+
+
 def test_the_deployments_targets_name_every_app_node_and_member(services):
     """Prometheus's target files are a list of the topology's nodes: one more node in the
     compose file and not in them fails here."""
