@@ -19,7 +19,11 @@ COPY . .
 # Settings start nothing on import, so collecting static files needs no database and no key.
 RUN DJANGO_SETTINGS_MODULE=mediqueue.settings python -m django collectstatic --noinput
 
-RUN useradd --create-home mediqueue
+# The notices' files when no EMAIL_URL is set: a volume mounted here starts with this owner.
+RUN useradd --create-home mediqueue \
+    && mkdir -p /var/lib/mediqueue/mail && chown mediqueue /var/lib/mediqueue/mail
 USER mediqueue
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c mediqueue/gunicorn.conf.py mediqueue.wsgi:application"]
+# The app node's command, as docker-compose.yml runs it (a test holds the two equal); the
+# compose files run `python manage.py migrate` once, as a service of its own, before any node.
+CMD ["gunicorn", "-c", "mediqueue/gunicorn.conf.py", "mediqueue.wsgi:application"]

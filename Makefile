@@ -128,10 +128,12 @@ wrk:
 chaos: $(INSTALLED)
 	$(PY) -m loadtests.chaos $(CHAOS_ARGS)
 
-# Scale-out and high availability on loopback: etcd, 3 Patroni-managed PostgreSQL members
-# (synchronous_mode), HAProxy, Redis, 2 app nodes, nginx, Prometheus. cluster-test runs each
-# fault during a flash crowd (about 3 minutes; CLUSTER_ARGS='--only leader-kill' picks one);
-# cluster serves the same topology for use by hand until Ctrl+C.
+# Scale-out and high availability on loopback: every service of docker-compose.cluster.yml
+# (etcd, 3 Patroni-managed PostgreSQL members in synchronous_mode, HAProxy, db-init, migrate,
+# Redis, 2 app nodes with their notices' workers, nginx, Prometheus), each with its own command,
+# environment and files. cluster-test runs each fault during a flash crowd (about 3 minutes;
+# CLUSTER_ARGS='--only leader-kill' picks one); cluster serves the same topology for use by hand
+# until Ctrl+C.
 cluster-test: $(INSTALLED) nginx cluster-engines
 	$(PY) -m loadtests.cluster $(CLUSTER_ARGS)
 

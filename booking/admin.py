@@ -1,28 +1,72 @@
 from django.contrib import admin, messages
+from django.db.models import Count, Q
 from django.urls import path
 from django.utils.html import format_html, format_html_join
-from django.utils.timezone import localtime
 
 from booking import admin_pages, services
 from booking.models import Booking, Notice, WaitlistEntry
+from mediqueue.admin_display import clinic_time
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots.admin import SlotAdmin
 from slots.models import Slot
 
 
+class EntryColumns:
+    """The columns of a list of bookings or waiting-list entries: the slot as two short ones
+    (doctor, start in the clinic's time zone) and the patient."""
+
+    @admin.display(description="Doctor", ordering="slot__doctor__name")
+    def doctor(self, entry) -> str:
+        return entry.slot.doctor.name
+
+    @admin.display(description="Slot starts", ordering="slot__start_time")
+    def slot_starts(self, entry) -> str:
+        return clinic_time(entry.slot.start_time)
+
+    @admin.display(description="Patient", ordering="user_id")
+    def patient(self, entry) -> str:
+        return entry.user_id
+
+
+SLOT_COLUMNS = ["doctor", "slot_starts"]
+
+
 @admin.register(Booking)
-class BookingAdmin(AuditedAdmin):
+class BookingAdmin(EntryColumns, AuditedAdmin):
     """Bookings are read here and cancelled through the service; never added or edited by
     hand, since that would change seats without the slot's lock."""
 
-    list_display = ["reference", "slot", "user_id", "status", "created_at", "cancelled_at"]
+    # Columns a word wide (SlotAdmin's habit): the whole list fits a 1,280 px screen. The
+    # reference is a secret: the list shows its start, enough to tell bookings apart; search
+    # takes the whole of it.
+    list_display = ["short_reference", *SLOT_COLUMNS, "patient", "status", "since"]
     list_filter = ["status", "slot__doctor"]
     list_select_related = ["slot__doctor"]
     search_fields = ["reference", "user_id"]
-    readonly_fields = ["reference", "slot", "user_id", "status", "created_at", "cancelled_at"]
-    exclude = ["email"]  # personal data, for the notices only
+    readonly_fields = ["reference", "slot", "user_id", "status", "booked_at", "cancelled"]
+    exclude = ["email", "created_at", "cancelled_at"]  # email: personal data, for notices only
     actions = ["cancel_bookings"]
+
+    class Media:
+        css = {"all": ["mediqueue/admin.css"]}
+
+    @admin.display(description="Reference", ordering="reference")
+    def short_reference(self, booking: Booking) -> str:
+        return f"{booking.reference[:8]}…"
+
+    @admin.display(description="Booked at", ordering="created_at")
+    def booked_at(self, booking: Booking) -> str:
+        return clinic_time(booking.created_at)
+
+    @admin.display(description="Cancelled at", ordering="cancelled_at")
+    def cancelled(self, booking: Booking) -> str:
+        return clinic_time(booking.cancelled_at)
+
+    @admin.display(description="Since", ordering="created_at")
+    def since(self, booking: Booking) -> str:
+        """When the booking got its status: booked, or cancelled."""
+        return clinic_time(booking.cancelled_at or booking.created_at)
 
     def has_add_permission(self, request):
         return False
@@ -86,6 +130,15 @@ admin.site.unregister(Slot)
 class SlotWithBookingsAdmin(SlotAdmin):
     inlines = [BookingInline]
     readonly_fields = [*SlotAdmin.readonly_fields, "waiting_list"]
+    list_display = [*SlotAdmin.list_display, "waiting"]
+
+    def get_queryset(self, request):
+        waiting = Q(waitlist_entries__status=WaitlistEntry.Status.WAITING)
+        return super().get_queryset(request).annotate(waiting_count=Count("pk", filter=waiting))
+
+    @admin.display(description="Waiting", ordering="waiting_count")
+    def waiting(self, slot: Slot) -> int:
+        return slot.waiting_count
 
     @admin.display(description="Waiting list, in join order")
     def waiting_list(self, slot: Slot) -> str:
@@ -104,7 +157,7 @@ class SlotWithBookingsAdmin(SlotAdmin):
                         e.status,
                         e.user_id,
                         e.get_status_display(),
-                        localtime(e.closed_at or e.created_at),
+                        clinic_time(e.closed_at or e.created_at),
                     )
                     for e in entries
                 ),
@@ -159,15 +212,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(ReadOnlyAdmin):
+class WaitlistEntryAdmin(EntryColumns, ReadOnlyAdmin):
     """Read only: entries change through booking.waitlist, under the slot's lock."""
 
-    list_display = ["slot", "user_id", "status", "created_at", "closed_at"]
+    list_display = [*SLOT_COLUMNS, "patient", "status", "joined", "closed"]
     list_filter = ["status", "slot__doctor"]
     list_select_related = ["slot__doctor"]
     search_fields = ["user_id"]
-    readonly_fields = ["slot", "user_id", "status", "created_at", "closed_at", "booking"]
-    exclude = ["reference", "email"]
+    readonly_fields = ["slot", "user_id", "status", "joined", "closed", "booking"]
+    exclude = ["reference", "email", "created_at", "closed_at"]
+
+    class Media:
+        css = {"all": ["mediqueue/admin.css"]}
+
+    @admin.display(description="Joined", ordering="created_at")
+    def joined(self, entry: WaitlistEntry) -> str:
+        return clinic_time(entry.created_at)
+
+    @admin.display(description="Closed", ordering="closed_at")
+    def closed(self, entry: WaitlistEntry) -> str:
+        """When the patient stopped waiting: promoted, left, or the slot started."""
+        return clinic_time(entry.closed_at)
 
 
 @admin.register(Notice)

@@ -51,7 +51,9 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} ({self.status})"
+        # The reference is the key to the booking: only its start, here and so in the admin's
+        # lists, checkboxes and log of changes.
+        return f"{self.reference[:8]}… ({self.get_status_display()})"
 
 
 class IdempotencyRecord(models.Model):

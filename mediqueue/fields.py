@@ -32,10 +32,11 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class QueryIntegerField(StrictIntegerField):
-    """A whole number in a query string: digits only, no sign, no leading zeros."""
+    """A whole number in a query string: digits, no leading zeros, no "+". A minus sign is read,
+    so that "-5" is told the field's range rather than that it is no whole number."""
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or re.fullmatch(r"0|[1-9][0-9]{0,18}", data) is None:
+        if not isinstance(data, str) or re.fullmatch(r"0|-?[1-9][0-9]{0,18}", data) is None:
             raise serializers.ValidationError("A whole number is required.")
         return super().to_internal_value(int(data))
 

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: HEAD answers carry no body, whatever produced it (mediqueue/head_requests.py).
+    "mediqueue.head_requests.HeadWithoutBodyMiddleware",
     "mediqueue.middleware.RequestMetricsMiddleware",
     "mediqueue.middleware.SafeRequestIDMiddleware",
     "mediqueue.middleware.RefuseChunkedBodiesMiddleware",
@@ -237,7 +239,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "MediQueue API",
     "DESCRIPTION": (
         "Doctor-appointment booking. Every seat of a slot is sold exactly once, even when "
-        "thousands of patients book the same slot at the same moment."
+        "thousands of patients book the same slot at the same moment.\n\n"
+        "Field names: requests are camelCase (`userId`, `slotId`, `startTime`), as the original "
+        "client sends them; answers are snake_case (`slot_id`, `start_time`, `booked_seats`), "
+        "as it reads them."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from booking.models import Notice, is_well_formed_reference
 from booking.notice_mail import message_id
@@ -32,7 +32,7 @@ def sent_mail(notices: Iterable[Notice]) -> list[dict]:
 
 
 @never_cache  # it carries the patient's booking reference
-@require_GET
+@require_safe
 def view_mail(request: HttpRequest, key: str) -> HttpResponse:
     """The message as it was sent, headers and all; its key is as secret as a reference, and
     only the patient's own pages link to it."""

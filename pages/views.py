@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import messages as booking_messages
 from booking import selectors as booking_selectors
@@ -27,7 +27,7 @@ from slots.models import Slot
 BOARD_SIZE = 200
 
 
-@require_GET
+@require_safe
 def slot_board(request: HttpRequest) -> HttpResponse:
     form = SlotFilterForm(request.GET or None)
     slots, has_more = slot_selectors.slot_list(filters=form.slot_filters(), limit=BOARD_SIZE)
@@ -43,7 +43,7 @@ def slot_board(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
     def book(slot: Slot, fields: dict) -> HttpResponse:
         outcome = booking_services.book(
@@ -120,7 +120,7 @@ def slot_form_response(
 
 
 @never_cache  # the reference in the URL is the key to the booking: keep the page out of caches
-@require_GET
+@require_safe
 def booking_detail(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         booking = booking_selectors.booking_get(reference=reference)

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import messages as booking_messages
 from booking import throttles, waitlist
@@ -18,7 +18,7 @@ from pages.views import error_page, slot_form_page, slot_form_response, with_err
 from slots.models import Slot
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def join_waitlist(request: HttpRequest, slot_id: int) -> HttpResponse:
     def join(slot: Slot, fields: dict) -> HttpResponse:
         waiting = waitlist.waitlist_join(
@@ -49,7 +49,7 @@ def _join_form(request, slot: Slot, form: BookingForm, error: MediQueueError | N
 
 
 @never_cache  # the reference in the URL is the key to the entry
-@require_GET
+@require_safe
 def waitlist_entry(request: HttpRequest, reference: str) -> HttpResponse:
     try:
         waiting = waitlist.waitlist_entry_get(reference=reference)

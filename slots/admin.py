@@ -8,6 +8,7 @@ from django.urls import path
 from django.utils import timezone
 
 from mediqueue import validation
+from mediqueue.admin_display import clinic_time
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
 from slots import admin_pages, services
@@ -88,7 +89,9 @@ class _ChangeRefused(Exception):
 @admin.register(Slot)
 class SlotAdmin(AuditedAdmin):
     form = SlotAdminForm
-    list_display = ["doctor", "start_time", "seats", "available", "duration_minutes"]
+    # Short columns, each a word wide, so that the list fits a 1,280 px screen beside its
+    # filters (e2e/tests/admin-lists.test.mjs checks no column is clipped).
+    list_display = ["starts", "doctor_name", "length", "seats", "available"]
     list_filter = ["doctor", ("start_time", admin.DateFieldListFilter)]
     list_select_related = ["doctor"]
     search_fields = ["doctor__name", "doctor__specialty"]
@@ -108,13 +111,28 @@ class SlotAdmin(AuditedAdmin):
             *super().get_urls(),
         ]
 
-    @admin.display(description="Booked / total", ordering="booked_seats")
-    def seats(self, slot: Slot) -> str:
-        return f"{slot.booked_seats} / {slot.total_seats}"
+    class Media:
+        css = {"all": ["mediqueue/admin.css"]}
 
-    @admin.display(description="Available seats", ordering=F("total_seats") - F("booked_seats"))
-    def available(self, slot: Slot) -> int:
-        return slot.available_seats
+    @admin.display(description="Starts", ordering="start_time")
+    def starts(self, slot: Slot) -> str:
+        return clinic_time(slot.start_time)
+
+    @admin.display(description="Doctor", ordering="doctor__name")
+    def doctor_name(self, slot: Slot) -> str:
+        return slot.doctor.name
+
+    @admin.display(description="Length", ordering="duration_minutes")
+    def length(self, slot: Slot) -> str:
+        return f"{slot.duration_minutes} min"
+
+    @admin.display(description="Booked", ordering="booked_seats")
+    def seats(self, slot: Slot) -> str:
+        return f"{slot.booked_seats} of {slot.total_seats}"
+
+    @admin.display(description="Free", ordering=F("total_seats") - F("booked_seats"))
+    def available(self, slot: Slot) -> str:
+        return "Full" if slot.is_full else str(slot.available_seats)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

@@ -2,7 +2,13 @@
 
 from enum import StrEnum
 
-from mediqueue.errors import BusyError, ConflictError, InvalidError, NotFoundError
+from mediqueue.errors import (
+    BusyError,
+    ConflictError,
+    InvalidError,
+    InvalidRequestError,
+    NotFoundError,
+)
 
 
 class SlotErrorCode(StrEnum):
@@ -38,12 +44,16 @@ class SlotBusyError(BusyError):
     default_message = "This slot is in high demand right now. Please retry in a moment."
 
 
-class SlotInPastError(InvalidError):
-    default_message = "startTime must be in the future."
+class SlotInPastError(InvalidRequestError):
+    """A rule of one field, so its answer names the field in ``errors`` like any other."""
+
+    def __init__(self) -> None:
+        super().__init__({"startTime": ["Must be in the future."]})
 
 
-class SlotTooFarAheadError(InvalidError):
-    default_message = "startTime must be within ten years from now."
+class SlotTooFarAheadError(InvalidRequestError):
+    def __init__(self) -> None:
+        super().__init__({"startTime": ["Must be within ten years from now."]})
 
 
 class SlotGenerationError(InvalidError):

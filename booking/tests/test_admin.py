@@ -2,7 +2,8 @@
 
 import csv
 import io
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking import services as booking_services
+from booking import waitlist
 from booking.exports import COLUMNS
 from booking.models import Booking
 from slots.models import Slot
@@ -27,10 +29,43 @@ def test_slot_list_and_change_page_show_seats_and_bookings(admin_browser, make_s
     listing = admin_browser.get(reverse("admin:slots_slot_changelist")).content.decode()
     change = admin_browser.get(reverse("admin:slots_slot_change", args=[slot.pk])).content.decode()
 
-    assert "1 / 4" in listing
+    assert "1 of 4" in listing
     assert booking.reference in change
     assert "patient-x" in change
     assert 'name="booked_seats"' not in change  # read-only
+
+
+def test_lists_read_as_a_clinic_would_in_its_own_time_zone(admin_browser, make_doctor, settings):
+    """Issue 23: "Django administration", raw timestamps, a status cut to "Confi"."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    slot = Slot.objects.create(
+        doctor=make_doctor("Dr. Ana Lopes"),
+        start_time=datetime(2031, 3, 3, 8, 0, tzinfo=UTC),  # 09:00 in Berlin
+        total_seats=1,
+    )
+    booking = booking_services.book(slot_id=slot.pk, user_id="patient-x").booking
+    waitlist.waitlist_join(slot_id=slot.pk, user_id="patient-y")
+
+    def page(name: str, *args) -> str:
+        return admin_browser.get(reverse(f"admin:{name}", args=args)).content.decode()
+
+    slots = page("slots_slot_changelist")
+    bookings = page("booking_booking_changelist")
+    entries = page("booking_waitlistentry_changelist")
+    change = page("slots_slot_change", slot.pk)
+
+    assert "MediQueue admin" in slots and "Django administration" not in slots
+    assert re.search(r'<th class="field-starts"><a [^>]*>Mon 3 Mar 2031, 09:00</a>', slots)
+    assert '<td class="field-available">Full</td>' in slots
+    assert '<td class="field-waiting">1</td>' in slots
+    assert '<td class="field-slot_starts">Mon 3 Mar 2031, 09:00</td>' in bookings
+    assert '<td class="field-status">Confirmed</td>' in bookings
+    assert f"{booking.reference[:8]}…" in bookings and booking.reference not in bookings
+    assert '<td class="field-status">Waiting</td>' in entries
+    assert "patient-y" in entries
+    # The slot's waiting list: clinic time, to the minute, no offset nor microseconds.
+    assert re.search(r"patient-y — Waiting since \w{3} \d+ \w{3} \d{4}, \d\d:\d\d<", change)
+    assert "+00:00" not in change and "+01:00" not in change
 
 
 def test_cancel_action_goes_through_the_service(admin_browser, make_slot):

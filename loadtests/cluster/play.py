@@ -38,7 +38,7 @@ def play(
     )
     probe_slot = create_slots(url, doctor=f"{doctor} probe", count=1, seats=PROBE_SEATS)
     waves = Waves(slot_ids, args.slots_per_wave, args.wave_seconds)
-    port = topology.ports.nginx
+    port = topology.nginx_port
 
     def crowd(elapsed: float) -> clients.Outcome:
         return book_through_nginx(port, patients.next("crowd"), waves.slot_for(elapsed))
@@ -54,7 +54,7 @@ def play(
     if scenario.read_your_writes:
         extra_slots = create_slots(url, doctor=f"{doctor} reads", count=2, seats=PROBE_SEATS)
         checker = ReadYourWrites(
-            list(topology.ports.apps), extra_slots, _doctor_of(url, extra_slots[0]), patients
+            topology.nodes.ports, extra_slots, _doctor_of(url, extra_slots[0]), patients
         )
         loads.append((2, checker.one))
 

@@ -1,14 +1,14 @@
 """Serve MediQueue the way production does: gunicorn with the project's config, on loopback.
 
 The one place that starts gunicorn for the load tests, chaos, the bench, the browser tests and
-the live-server tests. The settings come from the environment it is given, which callers build
-with :func:`loadtests.harness.environment.production_env`.
+the live-server tests, with the app's command of docker-compose.yml (mediqueue.deployment). The
+settings come from the environment it is given, which callers build with
+:func:`loadtests.harness.environment.production_env`.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,9 +17,10 @@ from pathlib import Path
 
 from loadtests.harness.environment import BASE_DIR
 from loadtests.harness.processes import answering_within, stop, wait_until_answering
+from mediqueue.deployment import app_process
 
-GUNICORN_CONFIG = BASE_DIR / "mediqueue" / "gunicorn.conf.py"
 HOST = "127.0.0.1"
+APPLICATION = "mediqueue.wsgi:application"
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,9 @@ def gunicorn(
     workers: int | None = None,
     log_path: Path | None = None,
     ready_seconds: float = 60,
-    application: str = "mediqueue.wsgi:application",
+    application: str = APPLICATION,
     source_dir: Path = BASE_DIR,
+    command: list[str] | None = None,
 ) -> Iterator[Gunicorn]:
     """Start gunicorn with ``env`` on 127.0.0.1:``port`` and yield it once /readyz answers;
     stop it afterwards (SIGTERM: the requests in flight finish first) unless it has exited.
@@ -75,20 +77,28 @@ def gunicorn(
     goes to ``log_path``, else to a temporary file removed afterwards. ``application`` is the
     WSGI application to serve (the bench's bare lower bound, ``loadtests.bench.bare``);
     ``source_dir`` the checkout whose code is served (the bench compares builds of the
-    service, each checked out apart, ``loadtests.bench.variants``)."""
-    config = source_dir / GUNICORN_CONFIG.relative_to(BASE_DIR)
+    service, each checked out apart, ``loadtests.bench.variants``); ``command`` the app's
+    command when not docker-compose.yml's (the local cluster's nodes run
+    docker-compose.cluster.yml's)."""
+    # docker-compose.yml's app command, as production runs it (its configuration file is
+    # relative: the served checkout's); where it listens and how many workers come through the
+    # environment that configuration reads, as in the compose files.
+    command = list(command or app_process("app"))
+    if application != APPLICATION:
+        if command[-1] != APPLICATION:
+            raise RuntimeError(f"the app's command does not end with {APPLICATION}: {command}")
+        command[-1] = application
+    env = {**env, "MEDIQUEUE_BIND": f"{HOST}:{port}"}
+    if workers:
+        env["WEB_CONCURRENCY"] = str(workers)
     if source_dir != BASE_DIR:
         # Before the virtualenv's editable install of this checkout on sys.path.
-        env = {**env, "PYTHONPATH": str(source_dir)}
+        env["PYTHONPATH"] = str(source_dir)
     with _log_file(log_path) as path, path.open("wb") as log:
-        command = [sys.executable, "-m", "gunicorn", "-c", str(config)]
-        command += ["--bind", f"{HOST}:{port}"]
-        if workers:
-            command += ["--workers", str(workers)]
         process = subprocess.Popen(
-            [*command, application],
+            command,
             cwd=source_dir,
-            env=dict(env),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

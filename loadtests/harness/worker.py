@@ -1,24 +1,28 @@
-"""The notices' worker (``manage.py procrastinate worker``) beside the service, as ``make run``
-and production run it: for the browser tests, chaos and the live-server tests."""
+"""The notices' worker beside the service, with docker-compose.yml's worker command (``python
+manage.py procrastinate worker``), as ``make run`` and production run it: for the browser tests,
+chaos, the local cluster and the live-server tests."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from loadtests.harness.environment import BASE_DIR
 from loadtests.harness.processes import stop
+from mediqueue.deployment import app_process
 
 
-def start_notice_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
-    """The worker, started with ``env``; its output appended to ``log_path``."""
+def start_notice_worker(
+    env: Mapping[str, str], log_path: Path, *, command: list[str] | None = None
+) -> subprocess.Popen:
+    """The worker, started with ``env`` (and ``command``, when not docker-compose.yml's); its
+    output appended to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"],
+            command or app_process("worker"),
             cwd=BASE_DIR,
             env=dict(env),
             stdout=log,

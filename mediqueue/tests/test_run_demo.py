@@ -60,6 +60,14 @@ def test_make_run_serves_with_debug_off(tmp_path, live_database_url):
     assert "Dr. Amara Okafor" in board_page  # demo data, served with the collected static files
     assert "production settings, DEBUG off" in output
     assert re.search(r"with password \S+", output)
+    # Issue 23: quiet seeding, the banner last (after gunicorn's own start), the worker's
+    # lines in a file of their own.
+    before, banner, after = output.partition("MediQueue is up")
+    assert banner
+    assert "Booting worker" in before and "Booting worker" not in after
+    assert "booking_confirmed" not in before and "waitlist_joined" not in before
+    assert "procrastinate.worker" not in output
+    assert "procrastinate.worker" in (tmp_path / "worker.log").read_text()
 
 
 def _book_with_an_email(base_url: str) -> dict:

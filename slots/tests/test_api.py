@@ -111,6 +111,24 @@ class TestSlotList:
         body = assert_error(api_client.get(f"/api/slots?{query}"), 400, "invalid")
         assert field in body["errors"]
 
+    @pytest.mark.parametrize(
+        "query, message",
+        [
+            ("limit=-5", "Ensure this value is greater than or equal to 1."),
+            ("limit=0", "Ensure this value is greater than or equal to 1."),
+            ("limit=5000", "Ensure this value is less than or equal to 1000."),
+            ("offset=-1", "Ensure this value is greater than or equal to 0."),
+            ("limit=-0", "A whole number is required."),
+            ("limit=ten", "A whole number is required."),
+        ],
+    )
+    def test_a_number_out_of_range_is_told_its_range(self, api_client, db, query, message):
+        # Issue 23: limit=-5 was answered "A whole number is required", which it is.
+        body = api_client.get(f"/api/slots?{query}").json()
+
+        field = query.partition("=")[0]
+        assert body["errors"] == {field: [message]}
+
 
 class TestSlotDetailAndDoctors:
     def test_one_slot(self, api_client, make_slot):
@@ -237,6 +255,7 @@ class TestAdminApi:
 
         body = assert_error(response, 400, "invalid")
         assert "ten years" in body["message"]
+        assert body["errors"] == {"startTime": ["Must be within ten years from now."]}
         assert not Slot.objects.exists()
 
     def test_slot_in_the_past_answers_400(self, staff_client, make_doctor, post_json, assert_error):
@@ -247,7 +266,10 @@ class TestAdminApi:
             staff_client, "/api/admin/slots", self.slot_payload(doctor, startTime=past)
         )
 
-        assert_error(response, 400, "invalid")
+        body = assert_error(response, 400, "invalid")
+        # A field's rule, named like every other field error (issue 23).
+        assert body["errors"] == {"startTime": ["Must be in the future."]}
+        assert body["message"] == "startTime: Must be in the future."
         assert not Slot.objects.exists()
 
     def test_staff_creates_a_doctor(self, staff_client, db, post_json):

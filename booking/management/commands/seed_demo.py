@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from booking import services as booking_services
+from booking import waitlist
 from slots.models import Doctor, Slot
 
 DEMO_DOCTORS = [
@@ -15,11 +16,13 @@ DEMO_DOCTORS = [
 ]
 DAYS = 5
 HOURS = (9, 11, 14, 16)
+WAITING = 3
 
 
 class Command(BaseCommand):
     help = (
-        "Load demo doctors and slots over the next days, some nearly full. Does nothing when "
+        "Load demo doctors and slots over the next days: one full with a short waiting list, "
+        "some nearly full. Does nothing when "
         "doctors already exist, so it is safe to run on every start."
     )
 
@@ -46,11 +49,20 @@ class Command(BaseCommand):
                                 total_seats=4 + 2 * index,
                             )
                         )
-        # Fill some slots (every third, nearly to the top) through the real booking service.
-        for number, slot in enumerate(slots):
+        # Through the real services: the first slot full, with a short waiting list (what a
+        # patient meets when they come too late); every third slot nearly full.
+        full, *others = slots
+        for seat in range(full.total_seats):
+            booking_services.book(slot_id=full.pk, user_id=f"demo-patient-{seat}")
+        for place in range(1, WAITING + 1):
+            waitlist.waitlist_join(slot_id=full.pk, user_id=f"demo-waiting-{place}")
+        for number, slot in enumerate(others, start=1):
             if number % 3 == 0:
                 for seat in range(slot.total_seats - 1):
                     booking_services.book(slot_id=slot.pk, user_id=f"demo-patient-{seat}")
         self.stdout.write(
-            self.style.SUCCESS(f"Seeded {len(DEMO_DOCTORS)} doctors and {len(slots)} slots.")
+            self.style.SUCCESS(
+                f"Seeded {len(DEMO_DOCTORS)} doctors and {len(slots)} slots; one is full, with "
+                f"{WAITING} patients on its waiting list."
+            )
         )

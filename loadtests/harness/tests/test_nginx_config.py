@@ -1,5 +1,5 @@
 """deploy/nginx/'s template renders the same for local runs as in the official nginx image, and
-nginx accepts it inside a main file like the image's (docker-compose cannot run here)."""
+nginx accepts it laid out as the compose files mount it (docker compose cannot run here)."""
 
 import os
 import shutil
@@ -7,7 +7,14 @@ import subprocess
 
 import pytest
 
-from loadtests.harness.nginx import PLACEHOLDER, TEMPLATE, nginx_binary, production_values, render
+from loadtests.harness.nginx import (
+    MAIN_CONFIG,
+    PLACEHOLDER,
+    TEMPLATE,
+    nginx_binary,
+    production_values,
+    render,
+)
 
 UPSTREAM_PLACEHOLDER = "MEDIQUEUE_NGINX_UPSTREAM_SERVERS"
 
@@ -47,23 +54,18 @@ def test_render_matches_what_the_official_images_envsubst_makes():
     assert rendered == render(["app:8000"])
 
 
-def test_nginx_accepts_the_configuration_inside_a_main_file_like_the_images(tmp_path):
-    (tmp_path / "conf.d").mkdir()
-    (tmp_path / "conf.d" / "default.conf").write_text(
+def test_nginx_accepts_the_files_laid_out_as_the_compose_files_mount_them(tmp_path):
+    """The image's /etc/nginx: deploy/nginx/nginx.conf as the main file, mediqueue.conf beside
+    it (rendered from the template), temp/ (a tmpfs)."""
+    shutil.copy(MAIN_CONFIG, tmp_path / "nginx.conf")
+    (tmp_path / "mediqueue.conf").write_text(
         render(["127.0.0.1:8000", "127.0.0.1:8001"], access_log=str(tmp_path / "access.log"))
     )
-    temp_paths = "\n".join(
-        f"{kind}_temp_path {tmp_path / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    main_file = tmp_path / "nginx.conf"
-    main_file.write_text(
-        f"pid {tmp_path / 'nginx.pid'};\nevents {{}}\n"
-        f"http {{\n{temp_paths}\nkeepalive_timeout 65;\ninclude {tmp_path}/conf.d/*.conf;\n}}\n"
-    )
+    (tmp_path / "temp").mkdir()
 
+    error_log = tmp_path / "error.log"
     check = subprocess.run(
-        [nginx_binary(), "-t", "-p", tmp_path, "-c", main_file, "-e", tmp_path / "error.log"],
+        [nginx_binary(), "-t", "-p", tmp_path, "-c", tmp_path / "nginx.conf", "-e", error_log],
         capture_output=True,
         text=True,
     )
