@@ -49,6 +49,8 @@ class Command(BaseCommand):
         server = subprocess.Popen(app_process("app"), cwd=settings.BASE_DIR, env=env)
 
         def stop(signum, frame):
+            # Signals only: waiting here could wait forever on the child lock of a poll() this
+            # handler interrupted. The loop below does the waiting.
             server.send_signal(signal.SIGTERM)
             worker.stop()
 
@@ -61,6 +63,7 @@ class Command(BaseCommand):
             time.sleep(1)
         # Returning stops the embedded database too, once gunicorn and the worker are gone.
         worker.stop()
+        worker.wait()
         sys.exit(server.returncode)
 
     def _banner(self, bind: str, worker_log) -> None:
@@ -126,9 +129,11 @@ class _NoticeWorker:
             self.process = self._start()
 
     def stop(self) -> None:
+        """Tell it to stop, without waiting (a signal handler calls it)."""
         self.stopping = True
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signal.SIGTERM)  # a no-op once it has been waited for
+
+    def wait(self) -> None:
         self.process.wait()
 
 
