@@ -56,18 +56,23 @@ def postgres_bin_dir() -> Path:
     return bin_dir
 
 
-def python_for(user: str | None) -> tuple[str, dict[str, str]]:
+def python_for(user: str | None) -> tuple[list[str], dict[str, str]]:
     """An interpreter ``user`` may run, with this environment's packages: this one, unless it
     lives where only root may go (a pyenv under /root), then the system's Python of the same
-    version with this virtualenv's site-packages on its path."""
+    version with this virtualenv's site-packages on its path.
+
+    The system's Python runs without its site directories (``-S``): Debian's dist-packages
+    would otherwise lend their own pyOpenSSL, built for Debian's cryptography, to this
+    environment's newer cryptography, and python-etcd's import of urllib3's pyopenssl fails.
+    """
     if user is None or _others_may_run(Path(sys.executable).resolve()):
-        return sys.executable, {}
+        return [sys.executable], {}
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     system = shutil.which(version, path="/usr/bin:/usr/local/bin")
     if system is None:
         raise RuntimeError(f"{sys.executable} is out of {user}'s reach and there is no {version}")
     paths = sysconfig.get_paths()
-    return system, {
+    return [system, "-S"], {
         "PYTHONPATH": os.pathsep.join(dict.fromkeys([paths["purelib"], paths["platlib"]]))
     }
 
@@ -167,7 +172,7 @@ class Members:
         python, python_env = python_for(self.user)
         # The image's patroni program: this environment's Patroni, run by an interpreter the
         # member's system user may run.
-        patroni = [python, "-m", "patroni"]
+        patroni = [*python, "-m", "patroni"]
         command = local_command(
             member.service, self.loopback, copies, programs={"patroni": patroni}
         )
