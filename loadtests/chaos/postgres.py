@@ -113,10 +113,10 @@ class ThrowawayReplica:
     a Unix socket of its own: a real replica whose replay can be paused, and which can be
     stopped and started again, for the tests of listings read from replicas."""
 
-    def __init__(self, primary: ThrowawayCluster) -> None:
+    def __init__(self, primary: ThrowawayCluster, name: str = "replica") -> None:
         self.primary = primary
-        self.pgdata = primary.root / "replica"
-        self.socket_dir = primary.root / "replica-socket"
+        self.pgdata = primary.root / name
+        self.socket_dir = primary.root / f"{name}-socket"
         self.socket_dir.mkdir()
         if primary.system_user:
             shutil.chown(self.socket_dir, primary.system_user, primary.system_user)

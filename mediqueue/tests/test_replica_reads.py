@@ -10,12 +10,13 @@ import json
 import re
 import time
 import urllib.request
+from urllib.parse import quote
 
 import psycopg
 import pytest
 
 from loadtests.chaos.database import create_slots
-from loadtests.chaos.postgres import ThrowawayCluster, ThrowawayReplica
+from loadtests.chaos.postgres import DATABASE, ThrowawayCluster, ThrowawayReplica
 from loadtests.harness import free_port, gunicorn, manage, patient_address, ports_for_tests
 from loadtests.harness.environment import production_env
 
@@ -196,3 +197,49 @@ def test_a_stopped_replica_leaves_the_listings_to_the_leader_without_an_error(pa
     while counters(base)["reads:replica"] == after["reads:replica"]:
         assert time.monotonic() < deadline, "listings never went back to the replica"
         assert listed(base, slot_id, doctor_id) == (seats, seats)
+
+
+def test_what_one_replica_replayed_is_never_taken_for_another(pair, tmp_path):
+    """GitLab's bug: with several replicas behind one address, a listing must be checked on the
+    server that serves it. One worker thread, so one replica connection: it first reaches a
+    replica that is up to date; that replica dies, and the connection's replacement reaches
+    another, paused before the last booking. The listing must not take the first one's word."""
+    primary, paused = pair
+    current = ThrowawayReplica(primary, name="second-replica")
+    # libpq tries the hosts in order: the up-to-date replica first, the paused one once it is down.
+    hosts = f"{current.socket_dir},{paused.socket_dir}"
+    env = production_env(
+        primary.url(),
+        DATABASE_REPLICA_URL=f"postgresql://postgres@/{DATABASE}?host={quote(hosts, safe='')}",
+        REDIS_URL=None,
+        MEDIQUEUE_LISTING_CACHE_SECONDS="0",
+        GUNICORN_THREADS="1",
+        DJANGO_LOG_FORMAT="plain",
+    )
+    try:
+        (slot_id,) = create_slots(primary.url(), doctor="Dr. Two replicas", count=1, seats=50)
+        wait_replayed(primary, paused)
+        with (
+            gunicorn(
+                env, port=free_port(ports_for_tests()), workers=1, log_path=tmp_path / "g.log"
+            ) as server,
+            psycopg.connect(paused.url(), autocommit=True) as conn,
+        ):
+            conn.execute("SELECT pg_wal_replay_pause()")
+            try:
+                seats = book(server.base_url, slot_id, "two-replicas")
+                wait_replayed(primary, current)
+                before = counters(server.base_url)
+                assert call(server.base_url, f"/api/slots/{slot_id}")[1]["booked_seats"] == seats
+                assert counters(server.base_url)["reads:replica"] == before["reads:replica"] + 1
+                current.stop()
+
+                shown = call(server.base_url, f"/api/slots/{slot_id}")[1]["booked_seats"]
+                # The control: the replica now reached misses the booking.
+                assert seats_on_the_replica(paused, slot_id) == seats - 1
+            finally:
+                conn.execute("SELECT pg_wal_replay_resume()")
+    finally:
+        current.stop_and_delete()
+
+    assert shown == seats
