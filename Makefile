@@ -13,6 +13,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
 .PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy backup-test backup-engines
+.PHONY: cluster-bench
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -139,6 +140,11 @@ cluster-test: $(INSTALLED) nginx cluster-engines
 
 cluster: $(INSTALLED) nginx cluster-engines
 	$(PY) -m loadtests.cluster --serve $(CLUSTER_ARGS)
+
+# The hot slot and the listings through both app nodes of the cluster, with the listings read
+# from the replicas and from the leader alone (docs/scaling.md, "The read path").
+cluster-bench: $(INSTALLED) nginx wrk cluster-engines
+	$(PY) -m loadtests.cluster --bench $(CLUSTER_ARGS)
 
 # The restore drill (loadtests/cluster/drill.py, about 3 minutes): the cluster of
 # docker-compose.cluster.yml on Debian's PostgreSQL 15, archiving WAL to pgBackRest; full and

@@ -13,6 +13,7 @@ from loadtests.chaos.clients import PatientIds
 from loadtests.chaos.run import REPORTS_DIR
 from loadtests.chaos.scenarios import add_crowd_arguments
 from loadtests.cluster import observe
+from loadtests.cluster.bench import cluster_bench
 from loadtests.cluster.drill import backup_test
 from loadtests.cluster.play import play
 from loadtests.cluster.scenarios import SCENARIOS
@@ -29,6 +30,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--serve", action="store_true", help="start it for use by hand (make cluster)"
+    )
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="the hot slot and the listings, with and without replicas (make cluster-bench)",
     )
     parser.add_argument(
         "--backup-test",
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.serve:
             return serve(logs, workers=args.workers)
+        if args.bench:
+            return cluster_bench(logs, workers=args.workers)
         if args.backup_test:
             return backup_test(logs.with_name(logs.name.replace("cluster-", "backup-")))
         return cluster_test(args, logs)
