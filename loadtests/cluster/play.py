@@ -97,7 +97,7 @@ def play(
         read_after = replica_reads.listing_reads(topology.nodes.ports)
         listings = dict(read_after[0] - read_before[0])
         fallbacks = dict(read_after[1] - read_before[1])
-        outcomes += reread.outcomes
+        outcomes += reread.bookings()
         listing_errors = reread.errors + sum(browsers.failures.values())
     recovery_slot = create_slots(url, doctor=f"{doctor} recovery", count=1, seats=RECOVERY_BOOKINGS)
     outcomes += _recovery_burst(port, recovery_slot[0], patients)

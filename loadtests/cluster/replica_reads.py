@@ -39,6 +39,7 @@ class ReplicaReadsChecker:
         self.stale = 0
         self.errors = 0  # listings or cancels that got no 200
         self.outcomes: list[clients.Outcome] = []
+        self.cancelled: set[str] = set()  # references this checker cancelled itself
         self._free_slots = list(slot_ids)
         self._mine = threading.local()
         self._lock = threading.Lock()
@@ -56,12 +57,15 @@ class ReplicaReadsChecker:
         writing_node = self.node_ports[turn % len(self.node_ports)]
         reading_node = self.node_ports[(turn + 1) % len(self.node_ports)]
         if turn % 3 == 2 and mine.held:
-            if _cancel(writing_node, mine.held.pop(0)) != 200:
+            reference = mine.held.pop(0)
+            if _cancel(writing_node, reference) != 200:
                 # Whether it cancelled is unknown: this patient's count can no longer be checked.
                 with self._lock:
                     self.errors += 1
                 return
             mine.expected -= 1
+            with self._lock:
+                self.cancelled.add(reference)
             self._check(reading_node, mine)
             return
         outcome, booked_seats = _book(writing_node, self.patients.next("ryw"), mine.slot)
@@ -75,6 +79,11 @@ class ReplicaReadsChecker:
             with self._lock:
                 self.stale += 1  # the 201 itself disagrees: someone else wrote here
         self._check(reading_node, mine)
+
+    def bookings(self) -> list[clients.Outcome]:
+        """The checker's booking answers, but those it cancelled itself afterwards (they are
+        rightly not CONFIRMED on the leader)."""
+        return [o for o in self.outcomes if o.reference not in self.cancelled]
 
     def _check(self, port: int, mine) -> None:
         seen = (_listed(port, self.doctor_id, mine.slot), _detail(port, mine.slot))
