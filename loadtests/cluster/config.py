@@ -75,12 +75,13 @@ def tune_patroni(socket_dir: Path, timings: dict[str, int] = LOCAL_TIMINGS, *, a
     return tune
 
 
-def pgbackrest_env(*, member_dir: Path, port: int, config: Path) -> dict[str, str]:
-    """What differs per member here for pgBackRest (in the image: one data directory and socket
-    for every member, deploy/pgbackrest/pgbackrest.conf): pgBackRest reads its options from the
-    environment before its file."""
+def pgbackrest_env(*, member_dir: Path, port: int, config: Path, repo: Path) -> dict[str, str]:
+    """What differs here for pgBackRest (in the image: one data directory and socket for every
+    member, the repository volume where deploy/pgbackrest/pgbackrest.conf says): pgBackRest
+    reads its options from the environment before its file."""
     return {
         "PGBACKREST_CONFIG": str(config),
+        "PGBACKREST_REPO1_PATH": str(repo),
         "PGBACKREST_PG1_PATH": str(member_dir / "data"),
         "PGBACKREST_PG1_SOCKET_PATH": str(member_dir),
         "PGBACKREST_PG1_PORT": str(port),

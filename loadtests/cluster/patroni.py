@@ -37,6 +37,7 @@ from mediqueue.deployment import Service
 SYSTEM_USER = "embedded_postgres"
 # Where the members find pgBackRest's configuration (docker-compose.cluster.yml's mount).
 PGBACKREST_CONFIG = "/etc/pgbackrest/pgbackrest.conf"
+PGBACKREST_REPO = "/var/lib/pgbackrest"
 REPLICA_ROLES = {"replica", "sync_standby"}
 
 
@@ -186,7 +187,10 @@ class Members:
         config = copies.get(PGBACKREST_CONFIG)
         if config is not None:
             member.pgbackrest_env = pgbackrest_env(
-                member_dir=member.directory, port=member.postgres_port, config=config
+                member_dir=member.directory,
+                port=member.postgres_port,
+                config=config,
+                repo=self.loopback.mounted_paths(member.service)[PGBACKREST_REPO],
             )
         # The member's own volumes (pgBackRest's repository, shared by the members) are its.
         volumes = [self.loopback.volume(m) for m in member.service.mounts if not m.bind]
