@@ -227,11 +227,12 @@ class Drill:
         """Restore into a fresh data directory and start it; (its bookings, check_bookings
         passed, seconds from the restore command to a promoted server answering)."""
         directory = self.topology.root / f"restore-{name}"
-        directory.mkdir(mode=0o700)
+        data = directory / "data"
+        data.mkdir(mode=0o700, parents=True)
         user = self.topology.members.user
         if user:
             shutil.chown(directory, user, user)
-        data = directory / "data"
+            shutil.chown(data, user, user)
         started = time.monotonic()
         self.pgbackrest(
             "restore",
