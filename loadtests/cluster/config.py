@@ -86,6 +86,7 @@ def pgbackrest_env(*, member_dir: Path, port: int, config: Path, repo: Path) -> 
         "PGBACKREST_PG1_SOCKET_PATH": str(member_dir),
         "PGBACKREST_PG1_PORT": str(port),
         "PGBACKREST_LOCK_PATH": str(member_dir / "pgbackrest-lock"),
+        "PGBACKREST_SPOOL_PATH": str(member_dir / "pgbackrest-spool"),
     }
 
 
