@@ -96,7 +96,9 @@ class Drill:
         # Every WAL segment so far archived: check switches to a new segment and waits for it.
         self.pgbackrest("check")
 
-        to_time = self.restore("to-T", "--type=time", f"--target={target}")
+        to_time = self.restore(
+            "to-T", "--type=time", f"--target={target}", "--target-action=promote"
+        )
         to_latest = self.restore("latest")
         return [
             judge_to_time(
@@ -237,7 +239,6 @@ class Drill:
         self.pgbackrest(
             "restore",
             f"--pg1-path={data}",
-            "--target-action=promote",
             *options,
             PGBACKREST_PG1_PATH=str(data),
         )
