@@ -171,7 +171,7 @@ class Drill:
 
     def delete_by_mistake(self, slot_ids: list[int]) -> set[str]:
         """An operator's DELETE of one doctor's slots, their bookings and what hangs on them."""
-        with psycopg.connect(self.topology.admin_url.replace("/postgres", "/mediqueue")) as conn:
+        with psycopg.connect(self.url) as conn:
             references = {
                 row[0]
                 for row in conn.execute(
