@@ -146,7 +146,7 @@ cluster: $(INSTALLED) nginx cluster-engines
 cluster-bench: $(INSTALLED) nginx wrk cluster-engines
 	$(PY) -m loadtests.cluster --bench $(CLUSTER_ARGS)
 
-# The restore drill (loadtests/cluster/drill.py, about 3 minutes): the cluster of
+# The restore drill (loadtests/cluster/drill.py, about a minute): the cluster of
 # docker-compose.cluster.yml on Debian's PostgreSQL 15, archiving WAL to pgBackRest; full and
 # incremental backups, bookings, a failover, a mistaken DELETE; restores to a time and to the
 # latest point into fresh data directories, each counted against the bookings acknowledged.
