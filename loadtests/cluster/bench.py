@@ -30,15 +30,16 @@ def cluster_bench(logs: Path, *, workers: int) -> int:
         (hot,) = create_slots(url, doctor="Dr. Bench hot", count=1, seats=HOT_SEATS)
         listed = create_slots(url, doctor="Dr. Bench listed", count=50, seats=HOT_SEATS)
         doctor = _doctor_of(url, listed[0])
-        figures: dict[str, list[tuple[float, float]]] = {"replicas": [], "leader only": []}
+        figures: dict[str, list[tuple[float, ...]]] = {"replicas": [], "leader only": []}
         for mode in ("replicas", "leader only", "replicas"):
             _configure(topology, replicas=mode == "replicas")
             booked = _on_both_nodes(topology, book_script(slot_id=hot, prefix=f"b{time.time_ns()}"))
-            listing = _mixed(topology, hot, doctor)
-            figures[mode].append((booked, listing))
+            listing, leader_ms = _mixed(topology, hot, doctor)
+            figures[mode].append((booked, listing, leader_ms))
             print(
                 f"cluster bench ({mode}): hot slot {booked:.0f} bookings/s; "
-                f"with bookings beside it, {listing:.0f} listings/s",
+                f"with bookings beside it, {listing:.0f} listings/s, "
+                f"the leader's CPU {leader_ms:.2f} ms per answer",
                 flush=True,
             )
     leader = _mean(figures["leader only"])
@@ -49,7 +50,8 @@ def cluster_bench(logs: Path, *, workers: int) -> int:
     print(
         f"cluster bench: hot slot leader-only={leader[0]:.0f}/s replicas={replicas[0]:.0f}/s "
         f"({change:+.0%}); listings beside bookings leader-only={leader[1]:.0f}/s "
-        f"replicas={replicas[1]:.0f}/s {outcome}"
+        f"replicas={replicas[1]:.0f}/s; the leader's CPU per answer meanwhile "
+        f"leader-only={leader[2]:.2f} ms replicas={replicas[2]:.2f} ms {outcome}"
     )
     return 0 if passed else 1
 
@@ -70,13 +72,34 @@ def _on_both_nodes(topology: Topology, script: str) -> float:
     return sum(r.per_second_of(201) + r.per_second_of(200) for r in results)
 
 
-def _mixed(topology: Topology, hot: int, doctor: int) -> float:
-    """Listings per second on one node while the other books the hot slot."""
+def _mixed(topology: Topology, hot: int, doctor: int) -> tuple[float, float]:
+    """Listings per second on one node while the other books the hot slot, and the CPU the
+    leader's PostgreSQL spent per listing and booking answered meanwhile (ms)."""
     ports = topology.nodes.ports
     scripts = [get_script(f"/api/slots?doctor={doctor}")] + [
         book_script(slot_id=hot, prefix=f"m{time.time_ns()}") for _ in ports[1:]
     ]
-    return _run_on_nodes(topology, scripts)[0].per_second_of(200)
+    leader = topology.members.leader()
+    before = _cpu_seconds(leader.postgres_pids())
+    results = _run_on_nodes(topology, scripts)
+    spent = _cpu_seconds(leader.postgres_pids()) - before
+    answered = sum(r.count(200) + r.count(201) for r in results)
+    return results[0].per_second_of(200), 1000 * spent / answered if answered else 0.0
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU of these processes so far (a backend that ended meanwhile is lost:
+    the app keeps its connections, so few do)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _run_on_nodes(topology: Topology, scripts: list[str]) -> list[WrkResult]:
@@ -95,8 +118,8 @@ def _run_on_nodes(topology: Topology, scripts: list[str]) -> list[WrkResult]:
         return [run.result() for run in runs]
 
 
-def _mean(pairs: list[tuple[float, float]]) -> tuple[float, float]:
-    return tuple(sum(values) / len(values) for values in zip(*pairs, strict=True))
+def _mean(rows: list[tuple[float, ...]]) -> tuple[float, ...]:
+    return tuple(sum(values) / len(values) for values in zip(*rows, strict=True))
 
 
 def _doctor_of(database_url: str, slot_id: int) -> int:
