@@ -91,10 +91,15 @@ def cluster_test(args: argparse.Namespace, logs) -> int:
             verdict = play(topology, scenario, patients, args)
             verdicts.append(verdict)
             print(verdict.line(), flush=True)
-            if scenario.name == "leader-kill":
+            if scenario.name in ("leader-kill", "replica-faults"):
                 # Two scrapes more, so that the last seconds are in Prometheus too.
                 time.sleep(2)
-                seen = observe.summary(topology.prometheus_url, seconds=time.monotonic() - began)
+                seconds = time.monotonic() - began
+                seen = (
+                    observe.summary(topology.prometheus_url, seconds=seconds)
+                    if scenario.name == "leader-kill"
+                    else observe.listings_summary(topology.prometheus_url, seconds=seconds)
+                )
                 print(f"prometheus during {scenario.name}: {seen}", flush=True)
     passed = sum(v.passed for v in verdicts)
     print(
