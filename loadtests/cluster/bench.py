@@ -1,12 +1,13 @@
 """The cluster's bench (``make cluster-bench``): what reading listings from the replicas costs
 the bookings, and what it gives the listings, through both app nodes of the cluster.
 
-The same cluster, the same hot slot, twice over: the app nodes as docker-compose.cluster.yml
-defines them (listings from the replicas), then started again with ``DATABASE_REPLICA_URL``
-empty (every listing from the leader), then as defined once more; each time wrk books a hot
-slot (a new patient per request) through both nodes at once, then lists the crowd's slots
-beside it. wrk talks to the nodes themselves, each request from an address of its own in
-X-Forwarded-For (nginx would write its own), so the rate limits are paid and never reached.
+The same cluster, the same hot slot: the app nodes started with ``DATABASE_REPLICA_URL``
+empty (every listing from the leader), then as docker-compose.cluster.yml defines them
+(listings from the replicas), alternating, twice each. Each time, after a warm-up, wrk books
+a hot slot (a new patient per request) through both nodes at once, then lists slots on one node
+while the other books, and the leader's PostgreSQL CPU is read meanwhile. wrk talks to the
+nodes themselves, each request from an address of its own in X-Forwarded-For (nginx would
+write its own), so the rate limits are paid and never reached.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from loadtests.chaos.database import create_slots
 from loadtests.cluster.topology import Topology, cluster
 
 SECONDS = 10
+WARMUP_SECONDS = 3
+ROUNDS = 2
 CONNECTIONS_PER_NODE = 32
 HOT_SEATS = 10_000_000
 
@@ -31,8 +34,15 @@ def cluster_bench(logs: Path, *, workers: int) -> int:
         listed = create_slots(url, doctor="Dr. Bench listed", count=50, seats=HOT_SEATS)
         doctor = _doctor_of(url, listed[0])
         figures: dict[str, list[tuple[float, ...]]] = {"replicas": [], "leader only": []}
-        for mode in ("replicas", "leader only", "replicas"):
+        # Alternating, so that a neighbour's load on this shared machine falls on both alike.
+        for mode in ("leader only", "replicas") * ROUNDS:
             _configure(topology, replicas=mode == "replicas")
+            # Fresh nodes: their connections, prepared statements and caches warm first.
+            _run_on_nodes(
+                topology,
+                [book_script(slot_id=hot, prefix=f"w{time.time_ns()}")] * len(topology.nodes.ports),
+                seconds=WARMUP_SECONDS,
+            )
             booked = _on_both_nodes(topology, book_script(slot_id=hot, prefix=f"b{time.time_ns()}"))
             listing, leader_ms = _mixed(topology, hot, doctor)
             figures[mode].append((booked, listing, leader_ms))
@@ -102,7 +112,9 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def _run_on_nodes(topology: Topology, scripts: list[str]) -> list[WrkResult]:
+def _run_on_nodes(
+    topology: Topology, scripts: list[str], *, seconds: float = SECONDS
+) -> list[WrkResult]:
     ports = topology.nodes.ports
     with ThreadPoolExecutor(max_workers=len(ports)) as pool:
         runs = [
@@ -111,7 +123,7 @@ def _run_on_nodes(topology: Topology, scripts: list[str]) -> list[WrkResult]:
                 f"http://127.0.0.1:{port}",
                 script,
                 connections=CONNECTIONS_PER_NODE,
-                seconds=SECONDS,
+                seconds=seconds,
             )
             for port, script in zip(ports, scripts, strict=True)
         ]
