@@ -156,11 +156,11 @@ backup-test: $(INSTALLED) nginx cluster-engines backup-engines
 # Debian's pgBackRest and PostgreSQL 15's programs for the drill (bookworm's pgBackRest, 2.45,
 # knows PostgreSQL up to 15, not the embedded 18), installed only when missing. The drill runs
 # PostgreSQL 15 from its own directories: the cluster the package makes and starts ("15/main")
-# is dropped again, if the package was installed just now.
+# is dropped again, if the package was installed just now and no such cluster was there before.
 PG15 := /usr/lib/postgresql/15/bin/postgres
 backup-engines:
 	@if ! command -v pgbackrest >/dev/null || ! test -x $(PG15); then \
-	  fresh=$$(test -x $(PG15) || echo yes); \
+	  fresh=$$(test -x $(PG15) || test -d /etc/postgresql/15/main || echo yes); \
 	  echo "Installing Debian's pgbackrest and postgresql-15 for the restore drill"; \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
