@@ -12,7 +12,8 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy
+.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy backup-test backup-engines
+.PHONY: cluster-bench
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -139,6 +140,35 @@ cluster-test: $(INSTALLED) nginx cluster-engines
 
 cluster: $(INSTALLED) nginx cluster-engines
 	$(PY) -m loadtests.cluster --serve $(CLUSTER_ARGS)
+
+# The hot slot and the listings through both app nodes of the cluster, with the listings read
+# from the replicas and from the leader alone (docs/scaling.md, "The read path").
+cluster-bench: $(INSTALLED) nginx wrk cluster-engines
+	$(PY) -m loadtests.cluster --bench $(CLUSTER_ARGS)
+
+# The restore drill (loadtests/cluster/drill.py, about a minute): the cluster of
+# docker-compose.cluster.yml on Debian's PostgreSQL 15, archiving WAL to pgBackRest; full and
+# incremental backups, bookings, a failover, a mistaken DELETE; restores to a time and to the
+# latest point into fresh data directories, each counted against the bookings acknowledged.
+backup-test: $(INSTALLED) nginx cluster-engines backup-engines
+	$(PY) -m loadtests.cluster --backup-test $(CLUSTER_ARGS)
+
+# Debian's pgBackRest and PostgreSQL 15's programs for the drill (bookworm's pgBackRest, 2.45,
+# knows PostgreSQL up to 15, not the embedded 18), installed only when missing. The drill runs
+# PostgreSQL 15 from its own directories: the cluster the package makes and starts ("15/main")
+# is dropped again, if the package was installed just now and no such cluster was there before.
+PG15 := /usr/lib/postgresql/15/bin/postgres
+backup-engines:
+	@if ! command -v pgbackrest >/dev/null || ! test -x $(PG15); then \
+	  fresh=$$(test -x $(PG15) || test -d /etc/postgresql/15/main || echo yes); \
+	  echo "Installing Debian's pgbackrest and postgresql-15 for the restore drill"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    pgbackrest postgresql-15 && \
+	  if [ -n "$$fresh" ] && [ -d /etc/postgresql/15/main ]; then \
+	    $(SUDO) pg_dropcluster --stop 15 main; \
+	  fi; \
+	fi
 
 # Debian's etcd, HAProxy, Prometheus and Redis, each installed only when missing (package,
 # program, service). The cluster runs them from a throwaway directory of its own; a system

@@ -11,6 +11,13 @@ What is counted:
   found no seat (``refused_after_wait``), or gave up waiting (``timeout``, answered 503 busy);
 - ``mediqueue_database_errors_total{error}``: requests answered 503 ``unavailable`` because the
   database could not be reached or dropped the connection (a failover, a restart);
+- ``mediqueue_listing_reads_total{source}``: listings (``GET /api/slots``, ``/api/slots/{id}``,
+  ``/api/doctors``, the patients' board) read from a database, ``replica`` or ``leader``; a
+  listing page served from a node's cache reads none;
+- ``mediqueue_listing_fallbacks_total{reason}``: listings the leader served although a replica
+  is configured: ``lagging`` (it had not replayed the last acknowledged change),
+  ``unavailable`` (unreachable), ``not_replica`` (a member being promoted), ``error`` (the
+  listing's query failed there) (mediqueue/replicas.py);
 - ``mediqueue_request_duration_seconds{endpoint}``: time spent in Django per request, by URL
   name (one cheap middleware, ``mediqueue.middleware.RequestMetricsMiddleware``).
 
@@ -40,6 +47,16 @@ DATABASE_ERRORS = Counter(
     "Requests answered 503 unavailable: the database was unreachable or dropped the connection.",
     ["error"],
 )
+LISTING_READS = Counter(
+    "mediqueue_listing_reads",
+    "Listings read from a database, by source: replica or leader.",
+    ["source"],
+)
+LISTING_FALLBACKS = Counter(
+    "mediqueue_listing_fallbacks",
+    "Listings served by the leader although a replica is configured, by reason.",
+    ["reason"],
+)
 # Every series a dashboard or an alert looks for exists from the start, at 0: Prometheus's
 # increase() sees nothing of a series that appears for the first time already counting.
 for _outcome in ("confirmed", "slot_full", "slot_closed", "already_booked", "busy", "unavailable"):
@@ -48,6 +65,10 @@ for _result in ("refused_after_wait", "timeout"):
     LOCK_WAITS.labels(_result)
 for _error in ("OperationalError", "InterfaceError", "InternalError"):
     DATABASE_ERRORS.labels(_error)
+for _source in ("replica", "leader"):
+    LISTING_READS.labels(_source)
+for _reason in ("lagging", "unavailable", "not_replica", "error"):
+    LISTING_FALLBACKS.labels(_reason)
 
 # From a cached listing (~0.3 ms) to a request that waited out a failover (seconds).
 REQUEST_SECONDS = Histogram(
@@ -69,3 +90,13 @@ def request_seconds(endpoint: str):
 @functools.cache
 def bookings(outcome: str):
     return BOOKINGS.labels(outcome)
+
+
+@functools.cache
+def listing_reads(source: str):
+    return LISTING_READS.labels(source)
+
+
+@functools.cache
+def listing_fallbacks(reason: str):
+    return LISTING_FALLBACKS.labels(reason)

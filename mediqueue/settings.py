@@ -107,24 +107,35 @@ TEMPLATES = [
 # improperly configured", and nothing is started behind anyone's back.
 DATABASE_URL = env.str("DATABASE_URL", default="")
 USING_EMBEDDED_DATABASE = env.bool("MEDIQUEUE_EMBEDDED_DATABASE", default=False)
-if DATABASE_URL:
-    _database = env.db_url_config(DATABASE_URL)
+
+
+def _database(url: str, **extra) -> dict:
+    config = env.db_url_config(url)
     # A Unix socket directory travels percent-encoded in the URL's host part.
-    _database["HOST"] = unquote(_database.get("HOST", ""))
-    DATABASES = {
-        "default": {
-            **_database,
-            # PostgreSQL's own backend, with a health check that needs no round trip.
-            "ENGINE": "mediqueue.db_backend",
-            # Persistent connections: a booking should not pay for a new connection.
-            "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
-            "CONN_HEALTH_CHECKS": True,
-            # Django turns psycopg's prepared statements off, and psycopg then ignores even an
-            # explicit prepare=True: a threshold never reached prepares what asks for it (the
-            # booking statement, mediqueue.db.run_as_own_transaction) and nothing else.
-            "OPTIONS": {**_database.get("OPTIONS", {}), "prepare_threshold": sys.maxsize},
-        }
+    config["HOST"] = unquote(config.get("HOST", ""))
+    return {
+        **config,
+        # PostgreSQL's own backend, with a health check that needs no round trip.
+        "ENGINE": "mediqueue.db_backend",
+        # Persistent connections: a booking should not pay for a new connection.
+        "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        # Django turns psycopg's prepared statements off, and psycopg then ignores even an
+        # explicit prepare=True: a threshold never reached prepares what asks for it (the
+        # booking statement, mediqueue.db.run_as_own_transaction) and nothing else.
+        "OPTIONS": {**config.get("OPTIONS", {}), "prepare_threshold": sys.maxsize},
+        **extra,
     }
+
+
+# Listings may be read from replicas (mediqueue/replicas.py): DATABASE_REPLICA_URL, in the
+# cluster HAProxy's replica port. Every write, and every read inside a write, stays on default.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_URL:
+    DATABASES = {"default": _database(DATABASE_URL)}
+    if DATABASE_REPLICA_URL:
+        # Tests read the replica alias from the test database itself (Django's mirror).
+        DATABASES["replica"] = _database(DATABASE_REPLICA_URL, TEST={"MIRROR": "default"})
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

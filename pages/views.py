@@ -30,7 +30,7 @@ BOARD_SIZE = 200
 @require_safe
 def slot_board(request: HttpRequest) -> HttpResponse:
     form = SlotFilterForm(request.GET or None)
-    slots, has_more = slot_selectors.slot_list(filters=form.slot_filters(), limit=BOARD_SIZE)
+    slots, has_more = slot_selectors.slot_board(filters=form.slot_filters(), limit=BOARD_SIZE)
     return render(
         request,
         "pages/slot_board.html",

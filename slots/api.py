@@ -68,13 +68,13 @@ class SlotDetailApi(LeanAPIView):
         responses={200: SlotOutputSerializer, 404: error("slot_not_found")},
     )
     def get(self, request, slot_id: int):
-        return json_answer(slot_representation(selectors.slot_get(slot_id=slot_id)))
+        return json_answer(slot_representation(selectors.listed_slot(slot_id=slot_id)))
 
 
 class DoctorListApi(LeanAPIView):
     @extend_schema(operation_id="doctors_list", responses={200: DoctorOutputSerializer(many=True)})
     def get(self, request):
-        doctors = DoctorOutputSerializer(selectors.doctor_list(), many=True).data
+        doctors = DoctorOutputSerializer(selectors.listed_doctors(), many=True).data
         return json_answer(doctors)
 
 

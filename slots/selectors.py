@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import F, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from mediqueue import shared_version
+from mediqueue import replicas, shared_version
 from slots.errors import SlotNotFoundError
 from slots.models import Doctor, Slot
 from slots.representation import slot_representation
@@ -27,8 +28,8 @@ class SlotFilters:
     only_available: bool = False
 
 
-def slot_queryset() -> QuerySet[Slot]:
-    return Slot.objects.select_related("doctor").order_by("start_time", "id")
+def slot_queryset(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Slot]:
+    return Slot.objects.using(using).select_related("doctor").order_by("start_time", "id")
 
 
 # Per-process cache of listing pages: a browsing crowd asks for the same page thousands of times
@@ -46,8 +47,20 @@ _LISTING_CACHE_MAX_ENTRIES = 64
 
 def slot_listing_changed() -> None:
     """Call once a change of slots or seats is committed (transaction.on_commit): every cached
-    page, in every process, is then under an older version, and never served again."""
-    shared_version.bump(LISTING)
+    page, in every process, is then under an older version, and never served again; and a
+    listing is read from a replica only once it has replayed this change (mediqueue.replicas)."""
+    shared_version.bump(LISTING, lsn=replicas.leader_lsn())
+
+
+# The listings patients browse (GET /api/slots, /api/slots/{id}, /api/doctors, the board) are
+# read where mediqueue.replicas says: a replica that has replayed every change acknowledged
+# before the listing's version was read, else the leader. Everything else reads the leader.
+def _listing_read(read, version: bytes | None = None):
+    if not replicas.configured():
+        return replicas.read_listing(read, required_lsn=0)
+    if version is None:
+        version = shared_version.current(LISTING)
+    return replicas.read_listing(read, required_lsn=shared_version.lsn_of(version))
 
 
 def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -> tuple[str, bool]:
@@ -55,14 +68,21 @@ def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -
     follow this page; served from this process's cache while it is current."""
     ttl = settings.MEDIQUEUE_LISTING_CACHE_SECONDS
     if ttl <= 0 or offset != 0:
-        return _render_slot_list(filters=filters, offset=offset, limit=limit)
+        return _listing_read(
+            lambda using: _render_slot_list(
+                filters=filters, offset=offset, limit=limit, using=using
+            )
+        )
     key = (filters, limit)
     version = shared_version.current(LISTING)
     now = time.monotonic()
     cached = _listing_cache.get(key)
     if cached is not None and cached[0] == version and cached[1] > now:
         return cached[2], cached[3]
-    body, has_more = _render_slot_list(filters=filters, offset=offset, limit=limit)
+    body, has_more = _listing_read(
+        lambda using: _render_slot_list(filters=filters, offset=offset, limit=limit, using=using),
+        version,
+    )
     if len(_listing_cache) >= _LISTING_CACHE_MAX_ENTRIES:
         _listing_cache.clear()  # many distinct queries: not a crowd on one page, so no loss
     # Under the version read before rendering: a change committed meanwhile moves the version on.
@@ -70,14 +90,16 @@ def slot_list_json(*, filters: SlotFilters, offset: int = 0, limit: int = 100) -
     return body, has_more
 
 
-def _render_slot_list(*, filters: SlotFilters, offset: int, limit: int) -> tuple[str, bool]:
-    slots, has_more = slot_list(filters=filters, offset=offset, limit=limit)
+def _render_slot_list(
+    *, filters: SlotFilters, offset: int, limit: int, using: str
+) -> tuple[str, bool]:
+    slots, has_more = slot_list(filters=filters, offset=offset, limit=limit, using=using)
     body = json.dumps([slot_representation(slot) for slot in slots], separators=(",", ":"))
     return body, has_more
 
 
 def slot_list(
-    *, filters: SlotFilters, offset: int = 0, limit: int = 100
+    *, filters: SlotFilters, offset: int = 0, limit: int = 100, using: str = DEFAULT_DB_ALIAS
 ) -> tuple[list[Slot], bool]:
     """Slots matching ``filters`` ordered by start time, with their doctors, and whether more
     follow this page.
@@ -85,7 +107,7 @@ def slot_list(
     Without any time filter only slots that have not started yet are listed: a patient has
     nothing to do with the past. An explicit ``from``, ``to`` or ``date`` lifts that default.
     """
-    slots = slot_queryset()
+    slots = slot_queryset(using=using)
     if filters.doctor_id is not None:
         slots = slots.filter(doctor_id=filters.doctor_id)
     if filters.day is not None:
@@ -102,15 +124,30 @@ def slot_list(
     return page[:limit], len(page) > limit
 
 
-def slot_get(*, slot_id: int) -> Slot:
-    slot = slot_queryset().filter(pk=slot_id).first()
+def slot_board(*, filters: SlotFilters, limit: int) -> tuple[list[Slot], bool]:
+    """The patients' board: ``slot_list`` read as a listing (from a replica when fresh)."""
+    return _listing_read(lambda using: slot_list(filters=filters, limit=limit, using=using))
+
+
+def slot_get(*, slot_id: int, using: str = DEFAULT_DB_ALIAS) -> Slot:
+    slot = slot_queryset(using=using).filter(pk=slot_id).first()
     if slot is None:
         raise SlotNotFoundError()
     return slot
 
 
-def doctor_list() -> QuerySet[Doctor]:
-    return Doctor.objects.order_by("name", "id")
+def listed_slot(*, slot_id: int) -> Slot:
+    """``GET /api/slots/{id}``: ``slot_get`` read as a listing (from a replica when fresh)."""
+    return _listing_read(lambda using: slot_get(slot_id=slot_id, using=using))
+
+
+def doctor_list(*, using: str = DEFAULT_DB_ALIAS) -> QuerySet[Doctor]:
+    return Doctor.objects.using(using).order_by("name", "id")
+
+
+def listed_doctors() -> list[Doctor]:
+    """``GET /api/doctors``, read as a listing (from a replica when fresh)."""
+    return _listing_read(lambda using: list(doctor_list(using=using)))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 import warnings
+from contextlib import suppress
 from pathlib import Path
 from urllib.parse import quote
 
@@ -105,3 +106,74 @@ class ThrowawayCluster:
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+
+
+class ThrowawayReplica:
+    """A hot standby of a :class:`ThrowawayCluster`, streaming from it (``pg_basebackup -R``), on
+    a Unix socket of its own: a real replica whose replay can be paused, and which can be
+    stopped and started again, for the tests of listings read from replicas."""
+
+    def __init__(self, primary: ThrowawayCluster, name: str = "replica") -> None:
+        self.primary = primary
+        self.pgdata = primary.root / name
+        self.socket_dir = primary.root / f"{name}-socket"
+        self.socket_dir.mkdir()
+        if primary.system_user:
+            shutil.chown(self.socket_dir, primary.system_user, primary.system_user)
+            # The system user must reach the replica's folders below the run's directory.
+            primary.root.chmod(0o755)
+            shutil.chown(primary.root, primary.system_user, primary.system_user)
+        subprocess.run(
+            [
+                str(primary._bin / "pg_basebackup"),
+                "--pgdata",
+                str(self.pgdata),
+                "--host",
+                str(primary.socket_dir),
+                "--username",
+                "postgres",
+                "--write-recovery-conf",
+                "--checkpoint=fast",
+                "--wal-method=stream",
+            ],
+            user=primary.system_user,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        self.start()
+
+    def url(self, database: str = DATABASE) -> str:
+        return f"postgresql://postgres@{quote(str(self.socket_dir), safe='')}/{database}"
+
+    def start(self) -> None:
+        self._pg_ctl(
+            "-w",
+            "-o",
+            '-h ""',
+            "-o",
+            f"-k {self.socket_dir}",
+            "-l",
+            str(self.pgdata / "log"),
+            "start",
+        )
+
+    def stop(self) -> None:
+        """As a machine that dies: no shutdown checkpoint; its clients' connections drop."""
+        self._pg_ctl("-w", "-m", "immediate", "stop")
+
+    def stop_and_delete(self) -> None:
+        if (self.pgdata / "postmaster.pid").exists():
+            with suppress(subprocess.SubprocessError):
+                self.stop()
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [str(self.primary._bin / "pg_ctl"), "-D", str(self.pgdata), *args],
+            user=self.primary.system_user,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )

@@ -47,9 +47,17 @@ def run_variables() -> dict[str, str]:
     return {name: secrets.token_urlsafe(24) for name in SECRET_VARIABLES}
 
 
-def tune_patroni(socket_dir: Path, timings: dict[str, int] = LOCAL_TIMINGS):
+# What archives WAL to pgBackRest (deploy/patroni/patroni.yml). Debian bookworm's pgBackRest
+# (2.45) knows PostgreSQL up to 15, not the wheel's 18 that `make cluster` and `make
+# cluster-test` run: those members run without it. The restore drill (make backup-test) runs its
+# members on Debian's PostgreSQL 15 with every one of these settings.
+ARCHIVE_PARAMETERS = ("archive_mode", "archive_command", "archive_timeout")
+
+
+def tune_patroni(socket_dir: Path, timings: dict[str, int] = LOCAL_TIMINGS, *, archive=False):
     """deploy/patroni/patroni.yml with the local timings and this member's socket directory
-    (the default one, /var/run/postgresql, belongs to a system PostgreSQL, if any)."""
+    (the default one, /var/run/postgresql, belongs to a system PostgreSQL, if any); without
+    the WAL archive's settings unless ``archive``."""
 
     def tune(name: str, text: str) -> str:
         if name != PATRONI_CONFIG.name:
@@ -58,9 +66,28 @@ def tune_patroni(socket_dir: Path, timings: dict[str, int] = LOCAL_TIMINGS):
         config["bootstrap"]["dcs"].update(timings)
         parameters = config["postgresql"].setdefault("parameters", {})
         parameters["unix_socket_directories"] = str(socket_dir)
+        if not archive:
+            for parameter in ARCHIVE_PARAMETERS:
+                config["bootstrap"]["dcs"]["postgresql"]["parameters"].pop(parameter, None)
+            config["postgresql"].pop("recovery_conf", None)
         return yaml.safe_dump(config, sort_keys=False)
 
     return tune
+
+
+def pgbackrest_env(*, member_dir: Path, port: int, config: Path, repo: Path) -> dict[str, str]:
+    """What differs here for pgBackRest (in the image: one data directory and socket for every
+    member, the repository volume where deploy/pgbackrest/pgbackrest.conf says): pgBackRest
+    reads its options from the environment before its file."""
+    return {
+        "PGBACKREST_CONFIG": str(config),
+        "PGBACKREST_REPO1_PATH": str(repo),
+        "PGBACKREST_PG1_PATH": str(member_dir / "data"),
+        "PGBACKREST_PG1_SOCKET_PATH": str(member_dir),
+        "PGBACKREST_PG1_PORT": str(port),
+        "PGBACKREST_LOCK_PATH": str(member_dir / "pgbackrest-lock"),
+        "PGBACKREST_SPOOL_PATH": str(member_dir / "pgbackrest-spool"),
+    }
 
 
 def tune_prometheus(name: str, text: str) -> str:

@@ -51,3 +51,31 @@ def _scalar(result: list[dict]) -> float:
     if not result:
         return float("nan")
     return float(result[0]["value"][1])
+
+
+def listings_summary(prometheus_url: str, *, seconds: float) -> str:
+    """One line: the listings read by source and the fallbacks by reason, as Prometheus scraped
+    them over the last ``seconds`` (the share a dashboard would show)."""
+    window = f"{max(5, math.ceil(seconds))}s"
+    try:
+        sources = query(
+            prometheus_url, f"sum by (source) (increase(mediqueue_listing_reads_total[{window}]))"
+        )
+        reasons = query(
+            prometheus_url,
+            f"sum by (reason) (increase(mediqueue_listing_fallbacks_total[{window}]))",
+        )
+    except (OSError, ValueError, KeyError) as error:
+        return f"prometheus: no answer ({error})"
+    by_source = {r["metric"].get("source", "?"): float(r["value"][1]) for r in sources}
+    total = sum(by_source.values())
+    share = by_source.get("replica", 0.0) / total if total else 0.0
+    fallbacks = ", ".join(
+        f"{r['metric'].get('reason', '?')}={float(r['value'][1]):.0f}"
+        for r in sorted(reasons, key=lambda r: r["metric"].get("reason", ""))
+    )
+    return (
+        f"listings[replica={by_source.get('replica', 0.0):.0f}, "
+        f"leader={by_source.get('leader', 0.0):.0f}] replica_share={share:.0%} "
+        f"fallbacks[{fallbacks}]"
+    )

@@ -24,17 +24,20 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from loadtests.cluster.config import patroni_image_env, tune_patroni
+from loadtests.cluster.config import patroni_image_env, pgbackrest_env, tune_patroni
 from loadtests.cluster.engines import background, local_command
 from loadtests.cluster.loopback import Loopback
 from mediqueue.deployment import Service
 
 SYSTEM_USER = "embedded_postgres"
+# Where the members find pgBackRest's configuration (docker-compose.cluster.yml's mount).
+PGBACKREST_CONFIG = "/etc/pgbackrest/pgbackrest.conf"
+PGBACKREST_REPO = "/var/lib/pgbackrest"
 REPLICA_ROLES = {"replica", "sync_standby"}
 
 
@@ -92,6 +95,8 @@ class Member:
     api_url: str  # Patroni's REST API
     postgres_port: int
     patroni: subprocess.Popen | None = None
+    # pgBackRest's options for this member (config.pgbackrest_env), when it mounts them.
+    pgbackrest_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -124,7 +129,19 @@ class Member:
 class Members:
     """The members, started together; stopped (Patroni stops its PostgreSQL) on exit."""
 
-    def __init__(self, services: list[Service], loopback: Loopback, logs: Path):
+    def __init__(
+        self,
+        services: list[Service],
+        loopback: Loopback,
+        logs: Path,
+        *,
+        bin_dir: Path | None = None,
+        archive: bool = False,
+    ):
+        """``bin_dir``: PostgreSQL's programs (the wheel's by default); ``archive``: with the
+        WAL archive to pgBackRest, as deployed (only PostgreSQL up to 15 here: config.py)."""
+        self.bin_dir = bin_dir
+        self.archive = archive
         self.root = loopback.root
         self.loopback = loopback
         self.logs = logs
@@ -144,7 +161,7 @@ class Members:
         return next(m for m in self.members if m.name == name)
 
     def __enter__(self) -> Members:
-        bin_dir = postgres_bin_dir()
+        bin_dir = self.bin_dir or postgres_bin_dir()
         try:
             for member in self.members:
                 self._start(member, bin_dir)
@@ -164,10 +181,22 @@ class Members:
 
     def _start(self, member: Member, bin_dir: Path) -> None:
         member.directory.mkdir(mode=0o700)
-        copies = self.loopback.copy_mounts(member.service, tune=tune_patroni(member.directory))
+        copies = self.loopback.copy_mounts(
+            member.service, tune=tune_patroni(member.directory, archive=self.archive)
+        )
+        config = copies.get(PGBACKREST_CONFIG)
+        if config is not None:
+            member.pgbackrest_env = pgbackrest_env(
+                member_dir=member.directory,
+                port=member.postgres_port,
+                config=config,
+                repo=self.loopback.mounted_paths(member.service)[PGBACKREST_REPO],
+            )
+        # The member's own volumes (pgBackRest's repository, shared by the members) are its.
+        volumes = [self.loopback.volume(m) for m in member.service.mounts if not m.bind]
         if self.user:
             entry = pwd.getpwnam(self.user)
-            for path in [member.directory, *member.directory.rglob("*")]:
+            for path in [member.directory, *member.directory.rglob("*"), *volumes]:
                 os.chown(path, entry.pw_uid, entry.pw_gid)
         python, python_env = python_for(self.user)
         # The image's patroni program: this environment's Patroni, run by an interpreter the
@@ -182,6 +211,7 @@ class Members:
             "HOME": str(member.directory),
             **patroni_image_env(member_dir=member.directory, bin_dir=bin_dir),
             **self.loopback.environment(member.service),
+            **member.pgbackrest_env,
         }
         member.patroni = self._stack.enter_context(
             background(
@@ -208,6 +238,9 @@ class Members:
 
     def role_of(self, name: str) -> str | None:
         return next((m.get("role") for m in self.cluster() if m["name"] == name), None)
+
+    def state_of(self, name: str) -> str | None:
+        return next((m.get("state") for m in self.cluster() if m["name"] == name), None)
 
     def leader(self) -> Member | None:
         name = next((m["name"] for m in self.cluster() if m.get("role") == "leader"), None)

@@ -12,6 +12,7 @@ from loadtests.chaos import clients
 from loadtests.chaos.database import create_slots, slot_counts, stored_bookings
 from loadtests.chaos.scenarios import Clock, Waves
 from loadtests.chaos.slow_clients import slow_clients
+from loadtests.cluster import replica_reads
 from loadtests.cluster.patroni import REPLICA_ROLES, Members
 from loadtests.cluster.reads import ReadYourWrites
 from loadtests.cluster.scenarios import Scenario, Struck
@@ -25,6 +26,9 @@ PROBE_SECONDS = 0.05
 PROBE_SEATS = 100_000
 RECOVERY_BOOKINGS = 24
 REJOIN_SECONDS = 60
+# The replica scenarios: patients re-reading their own slot, and browsers listing, beside the crowd.
+REREADING_PATIENTS = 4
+BROWSERS = 4
 
 
 def play(
@@ -58,6 +62,20 @@ def play(
         )
         loads.append((2, checker.one))
 
+    side_loads = []
+    reread = browsers = None
+    if scenario.replica_reads:
+        reread_slots = create_slots(
+            url, doctor=f"{doctor} re-reads", count=REREADING_PATIENTS, seats=PROBE_SEATS
+        )
+        extra_slots += reread_slots
+        reread = replica_reads.ReplicaReadsChecker(
+            topology.nodes.ports, reread_slots, _doctor_of(url, reread_slots[0]), patients
+        )
+        browsers = replica_reads.Browsers(port, _doctor_of(url, slot_ids[0]), slot_ids)
+        side_loads = [(REREADING_PATIENTS, reread.one), (BROWSERS, browsers.one)]
+        read_before = replica_reads.listing_reads(topology.nodes.ports)
+
     clock = Clock()
     slow = (
         slow_clients(
@@ -70,9 +88,17 @@ def play(
         else nullcontext()
     )
     with slow:
-        outcomes, struck = _under_load(loads, scenario, topology, clock)
+        outcomes, struck = _under_load(loads, scenario, topology, clock, side_loads)
 
     rejoined = _aftermath(topology, struck)
+    listings = fallbacks = None
+    listing_errors = 0
+    if reread is not None:
+        read_after = replica_reads.listing_reads(topology.nodes.ports)
+        listings = dict(read_after[0] - read_before[0])
+        fallbacks = dict(read_after[1] - read_before[1])
+        outcomes += reread.bookings()
+        listing_errors = reread.errors + sum(browsers.failures.values())
     recovery_slot = create_slots(url, doctor=f"{doctor} recovery", count=1, seats=RECOVERY_BOOKINGS)
     outcomes += _recovery_burst(port, recovery_slot[0], patients)
     every_slot = slot_ids + probe_slot + extra_slots + recovery_slot
@@ -86,20 +112,32 @@ def play(
             invariants_hold=manage(topology.env, "check_bookings", check=False).returncode == 0,
             fault_at=struck.at if struck else None,
             rejoined=rejoined,
-            stale_reads=checker.stale if checker else None,
+            stale_reads=checker.stale if checker else (reread.stale if reread else None),
+            listings=listings,
+            fallbacks=fallbacks,
+            listing_errors=listing_errors,
         )
     )
 
 
-def _under_load(loads, scenario: Scenario, topology: Topology, clock: Clock):
-    """Every load in threads of its own for the scenario's seconds; the fault here meanwhile."""
-    with ThreadPoolExecutor(max_workers=len(loads)) as pool:
+def _under_load(loads, scenario: Scenario, topology: Topology, clock: Clock, side_loads=()):
+    """Every load in threads of its own for the scenario's seconds; the fault here meanwhile.
+    ``side_loads`` keep their own counts (replica_reads), the others' answers are returned."""
+    with ThreadPoolExecutor(max_workers=len(loads) + len(side_loads)) as pool:
         running = [
             pool.submit(clients.run_for, scenario.seconds, threads, request, started=clock.started)
             for threads, request in loads
         ]
+        beside = [
+            pool.submit(
+                replica_reads.run_for, scenario.seconds, threads, one, started=clock.started
+            )
+            for threads, one in side_loads
+        ]
         struck = scenario.fault(topology, clock) if scenario.fault else None
         outcomes = [outcome for future in running for outcome in future.result()]
+        for future in beside:
+            future.result()
     return outcomes, struck
 
 
@@ -127,9 +165,10 @@ def _aftermath(topology: Topology, struck: Struck | None) -> bool | None:
         return None
     if struck.restart_node is not None:
         topology.nodes.restart(struck.restart_node)
-    if struck.former_leader is None:
+    member = struck.former_leader or struck.struck_replica
+    if member is None:
         return None
-    return wait_rejoined(topology.members, struck.former_leader, REJOIN_SECONDS)
+    return wait_rejoined(topology.members, member, REJOIN_SECONDS)
 
 
 def wait_rejoined(members: Members, former_leader: str, seconds: float) -> bool:

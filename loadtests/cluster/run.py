@@ -13,6 +13,8 @@ from loadtests.chaos.clients import PatientIds
 from loadtests.chaos.run import REPORTS_DIR
 from loadtests.chaos.scenarios import add_crowd_arguments
 from loadtests.cluster import observe
+from loadtests.cluster.bench import cluster_bench
+from loadtests.cluster.drill import backup_test
 from loadtests.cluster.play import play
 from loadtests.cluster.scenarios import SCENARIOS
 from loadtests.cluster.serve import serve
@@ -28,6 +30,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--serve", action="store_true", help="start it for use by hand (make cluster)"
+    )
+    parser.add_argument(
+        "--bench",
+        action="store_true",
+        help="the hot slot and the listings, with and without replicas (make cluster-bench)",
+    )
+    parser.add_argument(
+        "--backup-test",
+        action="store_true",
+        help="the restore drill instead of the scenarios (make backup-test)",
     )
     parser.add_argument(
         "--only",
@@ -51,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.serve:
             return serve(logs, workers=args.workers)
+        if args.bench:
+            return cluster_bench(logs, workers=args.workers)
+        if args.backup_test:
+            return backup_test(logs.with_name(logs.name.replace("cluster-", "backup-")))
         return cluster_test(args, logs)
     except KeyboardInterrupt:
         print("cluster: stopped", file=sys.stderr)
@@ -75,10 +91,15 @@ def cluster_test(args: argparse.Namespace, logs) -> int:
             verdict = play(topology, scenario, patients, args)
             verdicts.append(verdict)
             print(verdict.line(), flush=True)
-            if scenario.name == "leader-kill":
+            if scenario.name in ("leader-kill", "replica-faults"):
                 # Two scrapes more, so that the last seconds are in Prometheus too.
                 time.sleep(2)
-                seen = observe.summary(topology.prometheus_url, seconds=time.monotonic() - began)
+                seconds = time.monotonic() - began
+                seen = (
+                    observe.summary(topology.prometheus_url, seconds=seconds)
+                    if scenario.name == "leader-kill"
+                    else observe.listings_summary(topology.prometheus_url, seconds=seconds)
+                )
                 print(f"prometheus during {scenario.name}: {seen}", flush=True)
     passed = sum(v.passed for v in verdicts)
     print(

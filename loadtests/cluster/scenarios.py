@@ -20,6 +20,9 @@ from loadtests.cluster.topology import Topology
 FAULT_AFTER_SECONDS = 3.0
 # Longer than the leader key's ttl: the frozen leader loses its key while it cannot answer.
 FREEZE_SECONDS = LOCAL_TIMINGS["ttl"] + 4
+# How long a replica stays frozen: past HAProxy's checks (out within about a second), short of
+# anything Patroni would act on for a replica.
+REPLICA_FREEZE_SECONDS = 6.0
 # A switchover is scheduled this far after the crowd's start (its command must get through
 # first); Patroni carries it out at its next loop after that.
 SWITCHOVER_DUE_SECONDS = 15.0
@@ -30,6 +33,7 @@ class Struck:
     at: float  # time.monotonic() once the fault is complete (a command: once it is issued)
     former_leader: str | None = None  # the member that led when the fault hit it
     restart_node: int | None = None  # the app node to start again afterwards
+    struck_replica: str | None = None  # a replica that must be back as one afterwards
 
 
 def kill_an_app_node(topology: Topology, clock: Clock) -> Struck:
@@ -88,6 +92,34 @@ def switch_over(topology: Topology, clock: Clock) -> Struck:
     return Struck(clock.started + SWITCHOVER_DUE_SECONDS, former_leader=leader.name)
 
 
+def freeze_then_restart_a_replica(topology: Topology, clock: Clock) -> Struck:
+    """SIGSTOP the asynchronous replica (Patroni and PostgreSQL) for a few seconds, as a machine
+    that stops answering, then, once it streams again, SIGKILL its PostgreSQL, which Patroni
+    starts again: the listings its connections were serving go to the leader or the other
+    replica meanwhile. The synchronous standby is left alone: every commit waits for it, so
+    its faults are the write path's (leader-kill, switchover), not the listings'."""
+    clock.sleep_until(FAULT_AFTER_SECONDS)
+    replica = _async_replica(topology)
+    with topology.members.frozen(replica) as at:
+        time.sleep(REPLICA_FREEZE_SECONDS)
+    deadline = time.monotonic() + 20
+    while topology.members.state_of(replica.name) != "streaming":
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{replica.name} did not stream again: {topology.members.describe()}"
+            )
+        time.sleep(0.2)
+    topology.members.kill_postgres(replica)
+    return Struck(at, struck_replica=replica.name)
+
+
+def _async_replica(topology: Topology):
+    name = next((m["name"] for m in topology.members.cluster() if m.get("role") == "replica"), None)
+    if name is None:
+        raise RuntimeError(f"no asynchronous replica to strike: {topology.members.describe()}")
+    return topology.members[name]
+
+
 def _leader(topology: Topology):
     leader = topology.members.leader()
     if leader is None:
@@ -102,6 +134,9 @@ class Scenario:
     fault: Callable[[Topology, Clock], Struck] | None = None
     slow_clients: int = 0  # slow-header clients through nginx beside the crowd
     read_your_writes: bool = False  # book on one node, list on the other, in a loop
+    # Browsers listing beside the crowd, patients re-reading after each 201 and cancel through
+    # the other node; the share of listings the replicas served.
+    replica_reads: bool = False
 
 
 SCENARIOS = [
@@ -111,4 +146,11 @@ SCENARIOS = [
     Scenario("switchover", SWITCHOVER_DUE_SECONDS + 10, fault=switch_over),
     Scenario("slow-clients", 10, slow_clients=50),
     Scenario("read-your-writes", 10, read_your_writes=True),
+    Scenario("replica-reads", 12, replica_reads=True),
+    Scenario(
+        "replica-faults",
+        FAULT_AFTER_SECONDS + REPLICA_FREEZE_SECONDS + 10,
+        fault=freeze_then_restart_a_replica,
+        replica_reads=True,
+    ),
 ]

@@ -197,10 +197,18 @@ class AppNodes:
 
 
 @contextmanager
-def cluster(*, logs: Path, workers: int = 2, **app_env: str) -> Iterator[Topology]:
+def cluster(
+    *,
+    logs: Path,
+    workers: int = 2,
+    postgres_bin: Path | None = None,
+    archive: bool = False,
+    **app_env: str,
+) -> Iterator[Topology]:
     """Start every service of docker-compose.cluster.yml in a fresh throwaway directory; stop
     it all and delete the directory on the way out, whatever happened. ``app_env`` is laid over
-    the app processes' environment."""
+    the app processes' environment. ``postgres_bin`` and ``archive``: the members' PostgreSQL
+    programs and WAL archive (patroni.Members; the restore drill's)."""
     logs.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="mediqueue-cluster-"))
     # The members' system user must reach its own directories below this one.
@@ -213,7 +221,9 @@ def cluster(*, logs: Path, workers: int = 2, **app_env: str) -> Iterator[Topolog
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, root, ignore_errors=True)
         for group in start_order(services):
-            started.update(_start(group, stack, loopback, logs, workers, local_env))
+            started.update(
+                _start(group, stack, loopback, logs, workers, local_env, postgres_bin, archive)
+            )
         migrate = next(s for s in services.values() if s.runs_the_app and s.runs_once)
         env = {**os.environ, **loopback.environment(migrate), **local_env}
         admin_url = loopback.environment(services["db-init"])["ADMIN_URL"]
@@ -241,6 +251,8 @@ def _start(
     logs: Path,
     workers: int,
     local_env: dict[str, str],
+    postgres_bin: Path | None = None,
+    archive: bool = False,
 ) -> dict[str, object]:
     """Start one group of services; {group's key: what the rest of the run needs of it}."""
     first = group[0]
@@ -250,12 +262,13 @@ def _start(
     if first.runs_once:
         # The app's jobs run in the checkout as the image runs them in /app; the others (the
         # database's, psql in db-init) with the wheel's PostgreSQL programs on their PATH.
-        path = f"{postgres_bin_dir()}:{os.environ.get('PATH', '')}"
+        path = f"{postgres_bin or postgres_bin_dir()}:{os.environ.get('PATH', '')}"
         env = local_env if first.runs_the_app else {"PATH": path}
         engines.run_once(first, loopback, logs, env=env, cwd=BASE_DIR)
         return {}
     if first.role == "pg":
-        return {"pg": stack.enter_context(Members(group, loopback, logs))}
+        members = Members(group, loopback, logs, bin_dir=postgres_bin, archive=archive)
+        return {"pg": stack.enter_context(members)}
     if first.role == "nginx":
         upstreams = re.findall(
             r"server\s+([^\s;]+)\s*;",

@@ -22,7 +22,12 @@ Pure logic, no I/O, tested in loadtests/cluster/tests/. The counting rules are c
 - rejoined: after a fault of the leader, the former leader is back as a replica (never a
   second leader) with a synchronous standby in place.
 - recovered: a burst of fresh bookings after the scenario all get 201.
-- stale: listings from the other node that did not show the seat a 201 had just confirmed.
+- stale: listings from the other node that did not show the seat a 201 had just confirmed
+  (or, in the replica scenarios, that showed anything but the re-reading patient's own count
+  after a 201 or a cancel). Must be 0.
+- replica_share (the replica scenarios): the share of listings read from a replica, summed over
+  the nodes; at least ``MIN_REPLICA_SHARE``. Listings or cancels that got no 200 fail it, and so
+  does any 5xx to a booking, fault or not: a replica's fault must not reach a patient.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from loadtests.chaos.verdict import (
 from loadtests.harness.verdicts import Judged, ok_or_broken
 
 MAX_FAILOVER_SECONDS = 30.0
+MIN_REPLICA_SHARE = 0.5
 RETRY_CODES = {"unavailable", "busy"}
 
 
@@ -54,6 +60,11 @@ class ClusterEvidence:
     fault_at: float | None = None  # time.monotonic() of the fault; None: no fault
     rejoined: bool | None = None  # None: no leader was faulted
     stale_reads: int | None = None  # None: no read-your-writes check ran
+    # The replica scenarios: listings read by source and fallbacks by reason (the nodes'
+    # counters over the scenario), listings or cancels that got no 200. None: not one of them.
+    listings: dict[str, int] | None = None
+    fallbacks: dict[str, int] | None = None
+    listing_errors: int = 0
 
 
 @dataclass
@@ -67,7 +78,17 @@ class ClusterVerdict(Judged):
     server_errors: int
     failover_s: float | None
     invariants_hold: bool
+    stale: int | None = None
+    listings: dict[str, int] | None = None
+    fallbacks: dict[str, int] | None = None
     violations: list[str] = field(default_factory=list)
+
+    @property
+    def replica_share(self) -> float | None:
+        if self.listings is None:
+            return None
+        total = sum(self.listings.values())
+        return self.listings.get("replica", 0) / total if total else 0.0
 
     def line(self) -> str:
         failover = "-" if self.failover_s is None else f"{self.failover_s:.1f}"
@@ -77,6 +98,12 @@ class ClusterVerdict(Judged):
             f"5xx={self.server_errors} failover_s={failover} "
             f"invariants={ok_or_broken(self.invariants_hold)}"
         )
+        if self.listings is not None:
+            fallbacks = ",".join(f"{k}={v}" for k, v in sorted((self.fallbacks or {}).items()))
+            line += (
+                f" stale={self.stale} listings={sum(self.listings.values())}"
+                f" replica_share={self.replica_share:.0%} fallbacks[{fallbacks}]"
+            )
         return f"{line} {self.outcome()}"
 
 
@@ -122,6 +149,9 @@ def judge(evidence: ClusterEvidence) -> ClusterVerdict:
         server_errors=len(server_errors),
         failover_s=failover,
         invariants_hold=evidence.invariants_hold,
+        stale=evidence.stale_reads,
+        listings=evidence.listings,
+        fallbacks=evidence.fallbacks,
     )
     unexcused = [o for o in during if o.status is None and not _in_flight_at(o, evidence.fault_at)]
     verdict.violations.extend(
@@ -137,10 +167,28 @@ def judge(evidence: ClusterEvidence) -> ClusterVerdict:
             _rejoined(evidence.rejoined),
             _recovered(seen.recovery),
             _stale(evidence.stale_reads),
+            *_replica_reads(verdict, evidence, server_errors),
         )
         if message is not None
     )
     return verdict
+
+
+def _replica_reads(verdict: ClusterVerdict, evidence: ClusterEvidence, server_errors) -> list:
+    if evidence.listings is None:
+        return []
+    share = verdict.replica_share
+    return [
+        None
+        if share >= MIN_REPLICA_SHARE
+        else f"replicas served {share:.0%} of the listings (at least {MIN_REPLICA_SHARE:.0%})",
+        f"{evidence.listing_errors} listing(s) or cancel(s) without a 200"
+        if evidence.listing_errors
+        else None,
+        f"{len(server_errors)} 5xx to bookings while only replicas were struck"
+        if server_errors
+        else None,
+    ]
 
 
 def _lost(lost: list[Outcome]) -> str | None:

@@ -35,13 +35,18 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+from mediqueue.replicas import REPLICA_DB_ALIAS
+
 # Between two attempts at a connection: a leader election takes seconds, a handshake a millisecond.
 CONNECT_RETRY_PAUSE_SECONDS = 0.25
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
-        deadline = time.monotonic() + settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS
+        # A replica is never waited for: a listing whose replica cannot be reached is read from
+        # the leader at once instead (mediqueue/replicas.py).
+        retry = 0 if self.alias == REPLICA_DB_ALIAS else settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS
+        deadline = time.monotonic() + retry
         while True:
             try:
                 return super().get_new_connection(conn_params)
@@ -64,4 +69,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if readable:
             # Idle between requests, nothing is due from the server: anything is a farewell.
             return False
-        return pgconn.parameter_status(b"in_hot_standby") != b"on"
+        # The leader's connections must reach a leader; a replica's, a replica (a replica being
+        # promoted leaves hot standby, and HAProxy's replica port will send a new connection to
+        # one still in recovery).
+        # (PostgreSQL before 14 does not report it: a replica's connection is then kept.)
+        in_hot_standby = pgconn.parameter_status(b"in_hot_standby")
+        if self.alias == REPLICA_DB_ALIAS:
+            return in_hot_standby != b"off"
+        return in_hot_standby != b"on"

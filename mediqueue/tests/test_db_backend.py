@@ -73,7 +73,7 @@ def test_djangos_own_queries_are_never_prepared(make_slot):
     assert [row for row in prepared_statements() if "UPDATE" in row[0]] == []
 
 
-def unreachable_database():
+def unreachable_database(alias: str = "unreachable"):
     """A connection of the same backend to a loopback port nothing listens on."""
     from django.db import connections
 
@@ -84,7 +84,37 @@ def unreachable_database():
         "HOST": "127.0.0.1",
         "PORT": free_port(),
     }
-    return connections["default"].__class__(settings_dict, alias="unreachable")
+    return connections["default"].__class__(settings_dict, alias=alias)
+
+
+def test_a_replica_is_never_waited_for(settings):
+    """A listing whose replica cannot be reached is read from the leader at once instead."""
+    from django.db import OperationalError
+
+    settings.MEDIQUEUE_DB_CONNECT_RETRY_SECONDS = 3
+    database = unreachable_database(alias="replica")
+    started = time.monotonic()
+
+    with pytest.raises(OperationalError):
+        database.ensure_connection()
+
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_replica_connection_is_kept_while_its_server_is_in_recovery_and_the_leaders_not():
+    """Each alias's connection must reach what it is for: the leader's a server out of
+    recovery, the replica's one in it (a promoted replica's connection is replaced)."""
+    from django.db import connections
+
+    leader = connections["default"]
+    leader.ensure_connection()
+    replica = leader.__class__(leader.settings_dict, alias="replica")
+    replica.connection = leader.connection  # the same server, out of recovery: a leader
+    try:
+        assert leader.is_usable()
+        assert not replica.is_usable()
+    finally:
+        replica.connection = None
 
 
 @pytest.mark.parametrize(("retry_seconds", "at_least", "at_most"), [(0, 0, 0.2), (0.8, 0.5, 2.5)])

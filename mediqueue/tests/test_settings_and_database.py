@@ -35,6 +35,37 @@ def test_database_url_is_used_when_set(run_python):
     }
 
 
+SHOW_ALIASES = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps({alias: [d['ENGINE'], d['HOST'], d['PORT'], d['TEST'].get('MIRROR')] "
+    "for alias, d in settings.DATABASES.items()}))"
+)
+
+
+@pytest.mark.parametrize("replica", [{}, {"DATABASE_REPLICA_URL": ""}], ids=["unset", "empty"])
+def test_without_a_replica_every_read_goes_to_the_one_database(run_python, replica):
+    result = run_python(SHOW_ALIASES, **replica)
+
+    assert result.returncode == 0, result.stderr
+    assert list(json.loads(result.stdout)) == ["default"]
+
+
+def test_a_replica_url_adds_the_replica_alias_mirrored_in_tests(run_python):
+    result = run_python(
+        SHOW_ALIASES,
+        DATABASE_URL="postgres://clinic:secret@haproxy:5000/mediqueue",
+        DATABASE_REPLICA_URL="postgres://clinic:secret@haproxy:5001/mediqueue?connect_timeout=1",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "default": ["mediqueue.db_backend", "haproxy", 5000, None],
+        # The same backend (its health check knows a replica's connection from the leader's);
+        # the test database stands in for it under pytest (Django's mirror).
+        "replica": ["mediqueue.db_backend", "haproxy", 5001, "default"],
+    }
+
+
 def test_embedded_server_starts_in_a_fresh_directory_and_serves_a_database(tmp_path):
     url = embedded_database_url(tmp_path / "data", database="fresh_db")
 

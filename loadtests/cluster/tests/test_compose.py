@@ -19,6 +19,7 @@ COMPOSE_FILES = [deployment.SINGLE_NODE, deployment.CLUSTER]
 # database is, the names Prometheus scrapes the nodes by, the upstreams, the leader's election.
 PER_TOPOLOGY = {
     "DATABASE_URL",
+    "DATABASE_REPLICA_URL",
     "DJANGO_ALLOWED_HOSTS",
     "MEDIQUEUE_DB_CONNECT_RETRY_SECONDS",
     "MEDIQUEUE_NGINX_UPSTREAM_SERVERS",

@@ -14,6 +14,7 @@ import yaml
 
 from loadtests.cluster import engines
 from loadtests.cluster.config import (
+    ARCHIVE_PARAMETERS,
     HAPROXY_CONFIG,
     PATRONI_CONFIG,
     dockerfile_env_names,
@@ -104,7 +105,28 @@ def test_patroni_keeps_the_deployments_settings_and_shortens_only_its_timings(tm
     assert local["postgresql"]["parameters"]["unix_socket_directories"] == str(tmp_path)
     local["bootstrap"]["dcs"] = deployed["bootstrap"]["dcs"]
     del local["postgresql"]["parameters"]["unix_socket_directories"]
+    # PostgreSQL 18's members run without the WAL archive (Debian's pgBackRest stops at 15).
+    assert "recovery_conf" not in local["postgresql"]
+    local["postgresql"]["recovery_conf"] = deployed["postgresql"]["recovery_conf"]
     assert local == deployed
+
+
+def test_the_drills_members_archive_as_deployed_and_the_others_not_at_all(tmp_path):
+    deployed = yaml.safe_load(PATRONI_CONFIG.read_text())
+    parameters = deployed["bootstrap"]["dcs"]["postgresql"]["parameters"]
+
+    local = yaml.safe_load(tune_patroni(tmp_path)("patroni.yml", PATRONI_CONFIG.read_text()))
+    drill = yaml.safe_load(
+        tune_patroni(tmp_path, archive=True)("patroni.yml", PATRONI_CONFIG.read_text())
+    )
+
+    assert parameters["archive_command"].startswith("pgbackrest --stanza=mediqueue archive-push")
+    assert not set(ARCHIVE_PARAMETERS) & set(local["bootstrap"]["dcs"]["postgresql"]["parameters"])
+    assert {
+        name: drill["bootstrap"]["dcs"]["postgresql"]["parameters"][name]
+        for name in ARCHIVE_PARAMETERS
+    } == {name: parameters[name] for name in ARCHIVE_PARAMETERS}
+    assert drill["postgresql"]["recovery_conf"] == deployed["postgresql"]["recovery_conf"]
 
 
 def test_each_member_gets_here_what_its_image_sets_and_passwords_only_from_the_environment(

@@ -142,3 +142,51 @@ def test_an_answer_outside_the_contract_fails():
     verdict = judge(replace(PASSING, outcomes=[*PASSING.outcomes, throttled]))
 
     assert "answers outside the contract: {429: 1}" in verdict.line()
+
+
+# A replica frozen and restarted under the crowd: bookings untouched, listings mostly replicas'.
+REPLICA_FAULTS = replace(
+    PASSING,
+    name="replica-faults",
+    outcomes=[
+        told(201, user="early", sent=99.0),
+        told(201, user="after", sent=101.0),
+        told(409, user="late", sent=104.0, code="slot_full"),
+        told(201, user="fresh", sent=120.0, kind="recovery"),
+    ],
+    rejoined=True,
+    stale_reads=0,
+    listings={"replica": 930, "leader": 70},
+    fallbacks={"lagging": 40, "unavailable": 30},
+)
+
+
+def test_a_replica_scenario_prints_stale_and_the_replica_share():
+    verdict = judge(REPLICA_FAULTS)
+
+    assert verdict.passed, verdict.violations
+    assert verdict.line() == (
+        "cluster replica-faults: requests=3 acknowledged=3 lost=0 overbooked=0 unanswered=0 "
+        "5xx=0 failover_s=1.5 invariants=ok stale=0 listings=1000 replica_share=93% "
+        "fallbacks[lagging=40,unavailable=30] PASS"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "violation"),
+    [
+        ({"stale_reads": 1}, "missed the seat"),
+        ({"listings": {"replica": 49, "leader": 51}}, "replicas served 49% of the listings"),
+        ({"listings": {"replica": 0, "leader": 0}}, "replicas served 0%"),
+        ({"listing_errors": 2}, "2 listing(s) or cancel(s) without a 200"),
+        (
+            {"outcomes": [*REPLICA_FAULTS.outcomes, told(503, user="d", sent=102.0, code="busy")]},
+            "1 5xx to bookings while only replicas were struck",
+        ),
+    ],
+)
+def test_a_replica_scenario_fails_on_a_stale_listing_a_low_share_or_any_error(change, violation):
+    verdict = judge(replace(REPLICA_FAULTS, **change))
+
+    assert not verdict.passed
+    assert any(violation in v for v in verdict.violations), verdict.violations
