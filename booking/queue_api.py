@@ -14,19 +14,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 
 from booking import messages, queue, selectors
-from booking.errors import (
-    AlreadyBookedError,
-    BookingRequestNotFoundError,
-    SlotClosedError,
-    SlotFullError,
-)
+from booking.errors import BookingRequestNotFoundError
 from booking.idempotency import Answer
 from booking.models import BookingRequest
 from booking.serializers import BookingSerializer, booking_json_of
 from mediqueue.api import LeanAPIView, json_answer, preferences
 from mediqueue.patients import request_patient
 from mediqueue.schema import error
-from slots.errors import SlotNotFoundError
 from slots.representation import slot_representation
 from slots.serializers import SlotOutputSerializer
 
@@ -41,11 +35,6 @@ PREFER_ASYNC_PARAMETER = OpenApiParameter(
         "outcome (at most MEDIQUEUE_BOOKING_WAIT_MAX_SECONDS)."
     ),
 )
-# A refusal's code, recorded by the allocator, back to the error the direct path raises.
-_REFUSALS = {
-    refusal.code: refusal
-    for refusal in (SlotFullError, SlotClosedError, AlreadyBookedError, SlotNotFoundError)
-}
 
 
 class QueuedAnswerSerializer(serializers.Serializer):
@@ -91,7 +80,7 @@ def outcome_body(ticket: str, outcome: BookingRequest | None) -> dict:
             "booking": booking_json_of(outcome.booking),
             "slot": slot_representation(outcome.slot),
         }
-    refusal = _REFUSALS[outcome.reason]()
+    refusal = selectors.booking_request_refusal(outcome)
     return {"status": "FAILED", "code": refusal.code, "message": refusal.message, "ticket": ticket}
 
 

@@ -4,8 +4,16 @@ from datetime import date, timedelta
 from django.db.models import QuerySet
 
 from booking import queue
-from booking.errors import BookingNotFoundError, BookingRequestNotFoundError
+from booking.errors import (
+    AlreadyBookedError,
+    BookingNotFoundError,
+    BookingRequestNotFoundError,
+    SlotClosedError,
+    SlotFullError,
+)
 from booking.models import Booking, BookingRequest, is_well_formed_reference
+from mediqueue.errors import MediQueueError
+from slots.errors import SlotNotFoundError
 from slots.selectors import start_of_day
 
 
@@ -58,3 +66,15 @@ def booking_request_outcome(*, ticket: str, wait_seconds: float = 0) -> BookingR
             return outcome
         time.sleep(min(pause, left))
         pause = min(pause * 2, 0.25)
+
+
+# A refusal's code, as the allocator recorded it, back to the error the direct path raises.
+_REFUSALS = {
+    refusal.code: refusal
+    for refusal in (SlotFullError, SlotClosedError, AlreadyBookedError, SlotNotFoundError)
+}
+
+
+def booking_request_refusal(outcome: BookingRequest) -> MediQueueError:
+    """Why a FAILED queued request got no seat: the error (code, message) of the direct path."""
+    return _REFUSALS[outcome.reason]()
