@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy
+.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy rabbitmq
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -23,8 +23,9 @@ dev: $(INSTALLED)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 # nginx for the proxy tests, wrk for the bench's own tests (loadtests/bench/tests/test_wrk.py),
-# HAProxy to check the cluster's configuration file (loadtests/cluster/tests/test_config.py).
-test: $(INSTALLED) nginx wrk haproxy
+# HAProxy to check the cluster's configuration file (loadtests/cluster/tests/test_config.py),
+# RabbitMQ for the booking queue's tests (each session runs one of its own).
+test: $(INSTALLED) nginx wrk haproxy rabbitmq
 	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
@@ -66,10 +67,29 @@ nginx:
 	    $(SUDO) kill -QUIT "$$(cat /run/nginx.pid)"; \
 	  fi; }
 
-# SCENARIO=flash (default), churn or browse; LOADTEST_ARGS=--help lists every option.
+# SCENARIO=flash (default), churn, browse, waitlist or queue (the booking queue: RabbitMQ and
+# an allocator started beside the app); LOADTEST_ARGS=--help lists every option.
 SCENARIO ?= flash
-loadtest: $(INSTALLED) nginx
+loadtest: $(INSTALLED) nginx $(if $(filter queue,$(SCENARIO)),rabbitmq)
 	$(PY) -m loadtests --scenario $(SCENARIO) $(LOADTEST_ARGS)
+
+# The booking queue's engine, Debian's rabbitmq-server, installed only when missing. The tests,
+# the queue's load test and chaos run it from a throwaway directory on ports of their own
+# (loadtests/harness/rabbitmq.py); the service the package starts is stopped and kept from
+# starting at boot, as for nginx. A RabbitMQ already installed is left as it is.
+RABBITMQ := /usr/lib/rabbitmq/bin/rabbitmq-server
+rabbitmq:
+	@test -x $(RABBITMQ) || { \
+	  echo "Installing Debian's rabbitmq-server for the booking queue"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    rabbitmq-server && \
+	  if [ -d /run/systemd/system ]; then \
+	    $(SUDO) systemctl disable --now --quiet rabbitmq-server; \
+	  elif $(SUDO) /etc/init.d/rabbitmq-server status >/dev/null 2>&1; then \
+	    echo "Stopping the system rabbitmq-server the package started"; \
+	    $(SUDO) /etc/init.d/rabbitmq-server stop; \
+	  fi; }
 
 install: $(INSTALLED)
 
@@ -125,7 +145,7 @@ wrk:
 
 # Fault injection: worker kills, PostgreSQL restarts and crashes, clients that hang up, each
 # during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.
-chaos: $(INSTALLED)
+chaos: $(INSTALLED) rabbitmq
 	$(PY) -m loadtests.chaos $(CHAOS_ARGS)
 
 # Scale-out and high availability on loopback: every service of docker-compose.cluster.yml
