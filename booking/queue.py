@@ -130,13 +130,19 @@ class QueuedBooking:
 
 
 def connect(url: str | None = None) -> pika.BlockingConnection:
-    """A connection to the broker; a URL's query may tune it (``?heartbeat=30``). Fails fast:
-    one attempt, a short socket timeout, so that a down broker is a prompt 503."""
-    parameters = pika.URLParameters(url or settings.MEDIQUEUE_BOOKING_QUEUE_URL)
-    parameters.connection_attempts = 1
-    parameters.socket_timeout = min(parameters.socket_timeout or 2, 2)
-    parameters.blocked_connection_timeout = 5  # a broker out of memory or disk refuses work
-    return pika.BlockingConnection(parameters)
+    """A connection to the broker. ``url`` (else the setting) may name several nodes of a
+    cluster, comma-separated: each is tried in turn. A URL's query may tune it
+    (``?heartbeat=30``). Fails fast: one attempt a node, a short socket timeout, so that a
+    down broker is a prompt 503."""
+    urls = [part.strip() for part in (url or settings.MEDIQUEUE_BOOKING_QUEUE_URL).split(",")]
+    candidates = []
+    for node_url in filter(None, urls):
+        parameters = pika.URLParameters(node_url)
+        parameters.connection_attempts = 1
+        parameters.socket_timeout = min(parameters.socket_timeout or 2, 2)
+        parameters.blocked_connection_timeout = 5  # a broker out of memory or disk refuses work
+        candidates.append(parameters)
+    return pika.BlockingConnection(candidates)
 
 
 def declare_queues(channel) -> None:

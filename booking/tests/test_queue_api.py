@@ -103,6 +103,17 @@ def test_a_restarted_broker_is_reconnected_to(api_client, post_json, make_slot, 
     assert booking_queue.depth() == 2  # the first survived the restart: quorum queue, on disk
 
 
+def test_a_cluster_is_named_by_several_urls_and_a_down_node_is_passed_over(
+    api_client, post_json, make_slot, booking_queue, settings
+):
+    down = f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+    settings.MEDIQUEUE_BOOKING_QUEUE_URL = f"{down}, {booking_queue.url}"
+    slot = make_slot(seats=1)
+    response = post_json(api_client, "/api/book", {"userId": "ada", "slotId": slot.pk}, **ASYNC)
+    assert response.status_code == 202, response.content
+    assert booking_queue.depth() == 1
+
+
 def test_rate_limits_count_queued_requests_like_direct_ones(
     api_client, post_json, assert_error, make_slot, booking_queue, settings
 ):

@@ -16,6 +16,7 @@ whoever starts it.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -26,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.harness.ports import free_port, free_ports, ports_for_tests
+from loadtests.harness.ports import free_ports, ports_for_tests
 from loadtests.harness.processes import stop
 
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
@@ -151,14 +152,20 @@ class RabbitMQNode:
         self.start()
 
 
+# Below Linux's ephemeral ports (32768-60999): a port the OS hands out for outgoing
+# connections can be taken between the check and the node's bind, and a busy machine (another
+# job's cluster) takes them by the thousand.
+QUIET_PORTS = range(20000, 32000)
+
+
 def _two_free_ports() -> tuple[int, int]:
     candidates = ports_for_tests()
     if len(candidates) > 1:
         first, second = free_ports(2, candidates)
         return first, second
-    first = free_port(candidates)
-    while (second := free_port(candidates)) == first:
-        pass
+    # Random, so that two sessions starting at once do not both pick the first free ones.
+    start = random.randrange(QUIET_PORTS.start, QUIET_PORTS.stop - 200)
+    first, second = free_ports(2, range(start, QUIET_PORTS.stop))
     return first, second
 
 
@@ -175,9 +182,18 @@ def new_node(directory: Path, *, name: str | None = None, cookie: str | None = N
 
 @contextmanager
 def rabbitmq_node(directory: Path) -> Iterator[RabbitMQNode]:
-    """A single RabbitMQ node while the block runs, stopped afterwards."""
-    node = new_node(directory)
-    node.start()
+    """A single RabbitMQ node while the block runs, stopped afterwards. A port found free may
+    be taken before the node binds it (by another job's connection on a shared machine): the
+    node then exits at once, and is started again on other ports."""
+    for attempt in range(1, 4):
+        node = new_node(directory / f"node{attempt}")
+        try:
+            node.start()
+            break
+        except RuntimeError:
+            node.stop()
+            if attempt == 3:
+                raise
     try:
         yield node
     finally:
