@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pika.exceptions
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from booking import queue, services, waitlist
@@ -138,6 +138,33 @@ def test_a_request_delivered_again_after_its_commit_changes_nothing(
     slot.refresh_from_db()
     assert slot.booked_seats == Booking.objects.count() == 2
     assert booking_queue.depth() == 0  # acked on the second delivery
+    assert find_violations() == []
+
+
+def test_a_batch_that_fails_before_its_commit_is_handed_back_and_decided_again(
+    make_slot, booking_queue, allocator_running, wait_for_outcomes, monkeypatch
+):
+    """The database fails inside the batch's transaction (here: once, after the bookings were
+    written): nothing was committed nor acked, the broker delivers the batch again, in order."""
+    slot = make_slot(seats=2)
+    requests = _accept_all(slot, ["a", "b", "c"])
+    record_order = services._in_order_of_record
+    failures = []
+
+    def fail_once(outcomes):
+        record_order(outcomes)
+        if not failures:
+            failures.append(len(outcomes))
+            raise OperationalError("the database went away mid-batch")
+
+    monkeypatch.setattr(services, "_in_order_of_record", fail_once)
+    with allocator_running():
+        outcomes = wait_for_outcomes(3)
+    assert failures == [3]
+    assert [o.ticket for o in outcomes] == [r.ticket for r in requests]
+    assert [o.status for o in outcomes] == ["CONFIRMED", "CONFIRMED", "FAILED"]
+    slot.refresh_from_db()
+    assert slot.booked_seats == Booking.objects.count() == 2
     assert find_violations() == []
 
 
