@@ -154,10 +154,10 @@ chaos: $(INSTALLED) rabbitmq
 # environment and files. cluster-test runs each fault during a flash crowd (about 3 minutes;
 # CLUSTER_ARGS='--only leader-kill' picks one); cluster serves the same topology for use by hand
 # until Ctrl+C.
-cluster-test: $(INSTALLED) nginx cluster-engines
+cluster-test: $(INSTALLED) nginx cluster-engines rabbitmq
 	$(PY) -m loadtests.cluster $(CLUSTER_ARGS)
 
-cluster: $(INSTALLED) nginx cluster-engines
+cluster: $(INSTALLED) nginx cluster-engines rabbitmq
 	$(PY) -m loadtests.cluster --serve $(CLUSTER_ARGS)
 
 # Debian's etcd, HAProxy, Prometheus and Redis, each installed only when missing (package,

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from loadtests.chaos.database import create_slots
@@ -39,50 +40,84 @@ def run_queue_phase(run: Run, node: RabbitMQNode, log_path: Path) -> QueueVerdic
     seats = run.args.seats * 4
     (slot_id,) = create_slots(run.database_url, doctor="Dr. Chaos (queue)", count=1, seats=seats)
     allocators = _Allocators(run.env, log_path)
-    answers: Counter[str] = Counter()
-    accepted: set[str] = set()
-    lock = threading.Lock()
-    deadline = time.monotonic() + run.args.seconds
 
-    def crowd() -> None:
-        while time.monotonic() < deadline:
-            answer, ticket = _queue(run, slot_id)
-            with lock:
-                answers[answer] += 1
-                if ticket:
-                    accepted.add(ticket)
-            allocators.keep_running()
+    def post() -> tuple[str, str | None]:
+        return post_queued(run.service.host, run.service.port, run.patients.next("queue"), slot_id)
 
-    threads = [threading.Thread(target=crowd) for _ in range(run.args.clients)]
     try:
-        for thread in threads:
-            thread.start()
-        time.sleep(run.args.seconds / 2)
-        node.restart()
-        for thread in threads:
-            thread.join()
-        _wait_until_decided(run, accepted, allocators)
+        answers, accepted = queue_crowd(
+            post,
+            clients=run.args.clients,
+            seconds=run.args.seconds,
+            fault=node.restart,
+            tick=allocators.keep_running,
+        )
+        wait_until_decided(run.database_url, accepted, tick=allocators.keep_running)
     finally:
         allocators.stop()
-    outcomes = _outcomes(run, slot_id)
-    (booked_seats, confirmed), *_ = _query(
-        run,
-        "SELECT s.booked_seats, (SELECT count(*) FROM booking_booking b"
-        " WHERE b.slot_id = s.id AND b.status = 'CONFIRMED') FROM slots_slot s WHERE s.id = %s",
-        [slot_id],
-    )
     return judge_queue(
-        QueueEvidence(
+        queue_evidence(
+            run.database_url,
+            slot_id,
             seats=seats,
             answers=answers,
-            accepted=frozenset(accepted),
-            outcomes=tuple(outcomes),
-            booked_seats=booked_seats,
-            confirmed_bookings=confirmed,
+            accepted=accepted,
             crashes=tuple(allocators.crashed),
             broker_restarts=1,
             invariants_hold=manage(run.env, "check_bookings", check=False).returncode == 0,
         )
+    )
+
+
+def queue_crowd(
+    post: Callable[[], tuple[str, str | None]],
+    *,
+    clients: int,
+    seconds: float,
+    fault: Callable[[], None],
+    tick: Callable[[], None] = lambda: None,
+) -> tuple[Counter[str], set[str]]:
+    """``clients`` threads ``post()`` queued bookings for ``seconds``; ``fault()`` runs halfway
+    through, ``tick()`` after every request. (answers by kind, the accepted tickets)."""
+    answers: Counter[str] = Counter()
+    accepted: set[str] = set()
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def crowd() -> None:
+        while time.monotonic() < deadline:
+            answer, ticket = post()
+            with lock:
+                answers[answer] += 1
+                if ticket:
+                    accepted.add(ticket)
+            tick()
+
+    threads = [threading.Thread(target=crowd) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds / 2)
+    try:
+        fault()
+    finally:
+        for thread in threads:
+            thread.join()
+    return answers, accepted
+
+
+def queue_evidence(database_url: str, slot_id: int, **evidence) -> QueueEvidence:
+    """What the database holds of the slot, with what the clients saw (``evidence``)."""
+    (booked_seats, confirmed), *_ = _query(
+        database_url,
+        "SELECT s.booked_seats, (SELECT count(*) FROM booking_booking b"
+        " WHERE b.slot_id = s.id AND b.status = 'CONFIRMED') FROM slots_slot s WHERE s.id = %s",
+        [slot_id],
+    )
+    return QueueEvidence(
+        outcomes=tuple(_outcomes(database_url, slot_id)),
+        booked_seats=booked_seats,
+        confirmed_bookings=confirmed,
+        **{**evidence, "accepted": frozenset(evidence["accepted"])},
     )
 
 
@@ -119,19 +154,24 @@ class _Allocators:
         stop(self.process)
 
 
-def _queue(run: Run, slot_id: int) -> tuple[str, str | None]:
-    user_id = run.patients.next("queue")
-    connection = http.client.HTTPConnection(run.service.host, run.service.port, timeout=10)
+def post_queued(
+    host: str, port: int, user_id: str, slot_id: int, *, source: str | None = None
+) -> tuple[str, str | None]:
+    """One queued booking (``Prefer: respond-async``): ("202 QUEUED", ticket), or the answer
+    ("503 unavailable", "no answer", ...) and None. ``source``: the client's own loopback
+    address (through nginx, which forwards it); else an X-Forwarded-For of its own."""
+    headers = {"Content-Type": "application/json", "Prefer": "respond-async"}
+    if source is None:
+        headers["X-Forwarded-For"] = patient_address(user_id)
+    connection = http.client.HTTPConnection(
+        host, port, timeout=10, source_address=(source, 0) if source else None
+    )
     try:
         connection.request(
             "POST",
             "/api/book",
             body=json.dumps({"userId": user_id, "slotId": slot_id}).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Prefer": "respond-async",
-                "X-Forwarded-For": patient_address(user_id),
-            },
+            headers=headers,
         )
         response = connection.getresponse()
         body = json.loads(response.read() or b"{}")
@@ -146,21 +186,25 @@ def _queue(run: Run, slot_id: int) -> tuple[str, str | None]:
     return answer, body.get("ticket") if response.status == 202 else None
 
 
-def _wait_until_decided(run: Run, accepted: set[str], allocators: _Allocators) -> None:
+def wait_until_decided(
+    database_url: str, accepted: set[str], *, tick: Callable[[], None] = lambda: None
+) -> None:
     deadline = time.monotonic() + DECIDE_SECONDS
     while time.monotonic() < deadline:
-        allocators.keep_running()
+        tick()
         (decided,), *_ = _query(
-            run, "SELECT count(*) FROM booking_bookingrequest WHERE ticket = ANY(%s)", [accepted]
+            database_url,
+            "SELECT count(*) FROM booking_bookingrequest WHERE ticket = ANY(%s)",
+            [list(accepted)],
         )
         if decided >= len(accepted):
             return
         time.sleep(0.5)
 
 
-def _outcomes(run: Run, slot_id: int) -> list[QueuedOutcome]:
+def _outcomes(database_url: str, slot_id: int) -> list[QueuedOutcome]:
     rows = _query(
-        run,
+        database_url,
         "SELECT id, ticket, user_id, status, reason,"
         " extract(epoch FROM decided_at - accepted_at)"
         " FROM booking_bookingrequest WHERE slot_id = %s ORDER BY id",
@@ -169,8 +213,8 @@ def _outcomes(run: Run, slot_id: int) -> list[QueuedOutcome]:
     return [QueuedOutcome(row[0], row[1], row[2], row[3], row[4], float(row[5])) for row in rows]
 
 
-def _query(run: Run, sql: str, params=None) -> list[tuple]:
+def _query(database_url: str, sql: str, params) -> list[tuple]:
     import psycopg
 
-    with psycopg.connect(run.database_url) as conn:
-        return conn.execute(sql, [list(p) if isinstance(p, set) else p for p in params]).fetchall()
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql, params).fetchall()

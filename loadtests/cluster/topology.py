@@ -1,8 +1,9 @@
 """The whole cluster on loopback, as docker-compose.cluster.yml defines it: every service of the
 file, started in the order its ``depends_on`` gives and stopped in the reverse order:
 
-    redis, etcd -> pg1, pg2, pg3 (Patroni) -> haproxy -> db-init -> migrate
-        -> node 1 (app1, worker1), node 2 (app2, worker2) -> nginx -> prometheus
+    redis, etcd -> pg1, pg2, pg3 (Patroni) -> haproxy -> db-init -> migrate -> rabbit1..3
+        -> node 1 (app1, worker1, allocator1), node 2 (app2, worker2, allocator2) -> nginx
+        -> prometheus
 
 Each process runs its service's command with its environment and mounted files, moved onto
 loopback (loopback.py); how each kind is started is in engines.py, patroni.py and here
@@ -61,6 +62,7 @@ class Topology:
     redis_url: str
     nginx_url: str
     prometheus_url: str
+    rabbit: engines.RabbitMQCluster | None = None  # the booking queue's nodes
 
     @property
     def database_url(self) -> str:
@@ -231,6 +233,7 @@ def cluster(*, logs: Path, workers: int = 2, **app_env: str) -> Iterator[Topolog
             redis_url=started["redis"],
             nginx_url=started["nginx"],
             prometheus_url=started["prometheus"],
+            rabbit=started.get("rabbit"),
         )
 
 
@@ -256,6 +259,8 @@ def _start(
         return {}
     if first.role == "pg":
         return {"pg": stack.enter_context(Members(group, loopback, logs))}
+    if first.role == "rabbit":
+        return {"rabbit": stack.enter_context(engines.rabbitmq(group, loopback, logs))}
     if first.role == "nginx":
         upstreams = re.findall(
             r"server\s+([^\s;]+)\s*;",

@@ -54,6 +54,8 @@ class RabbitMQNode:
     name: str
     cookie: str
     cluster_with: tuple[str, ...] = ()
+    # rabbitmq.conf as given (a deployment's, moved to this node's port): else CONFIG's.
+    config: str | None = None
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -91,7 +93,7 @@ class RabbitMQNode:
 
     def write_files(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        config = CONFIG.format(port=self.port)
+        config = self.config if self.config is not None else CONFIG.format(port=self.port)
         if self.cluster_with:
             config += "cluster_formation.peer_discovery_backend = classic_config\n"
             for number, peer in enumerate(self.cluster_with, start=1):

@@ -29,20 +29,22 @@ class Command(BaseCommand):
             help="How long to gather more requests once one arrived. Default 20 ms.",
         )
         parser.add_argument(
-            "--metrics-port",
-            type=int,
-            default=0,
-            help="Serve this allocator's Prometheus metrics on this port (0: none).",
+            "--metrics-bind",
+            default="",
+            metavar="ADDRESS:PORT",
+            help="Serve this allocator's Prometheus metrics there (default: not served).",
         )
-        parser.add_argument("--metrics-address", default="127.0.0.1")
 
-    def handle(self, *args, batch_size, gather_ms, metrics_port, metrics_address, **options):
+    def handle(self, *args, batch_size, gather_ms, metrics_bind, **options):
         if not queue.enabled():
             raise CommandError("MEDIQUEUE_BOOKING_QUEUE_URL is not set: there is no queue.")
         if batch_size < 1 or gather_ms < 0:
             raise CommandError("--batch-size must be at least 1 and --gather-ms not negative.")
-        if metrics_port:
-            start_http_server(metrics_port, addr=metrics_address)
+        if metrics_bind:
+            address, _, port = metrics_bind.rpartition(":")
+            if not address or not port.isdigit():
+                raise CommandError("--metrics-bind is ADDRESS:PORT, e.g. 127.0.0.1:9102.")
+            start_http_server(int(port), addr=address)
         allocator = Allocator(batch_size=batch_size, gather_seconds=gather_ms / 1000)
         # Finish the batch at hand, then stop: its messages are acked or handed back.
         signal.signal(signal.SIGTERM, lambda *_: allocator.stop())
