@@ -82,6 +82,18 @@ def test_a_full_slot_answers_slot_full_to_its_seat_holders_too(make_slot, book_s
     assert (outcome.status, outcome.reason) == ("FAILED", "slot_full")
 
 
+def test_requests_for_a_slot_deleted_while_in_line_are_refused_slot_not_found(
+    api_client, make_slot
+):
+    slot = make_slot(seats=1)
+    request = _queued(slot.pk, "ada")
+    slot.delete()
+    (outcome,) = services.allocate(slot_id=request.slot_id, requests=[request])
+    assert (outcome.slot_id, outcome.status, outcome.reason) == (None, "FAILED", "slot_not_found")
+    body = api_client.get(f"/api/book/requests/{request.ticket}").json()
+    assert (body["status"], body["code"]) == ("FAILED", "slot_not_found")
+
+
 def test_a_batch_locks_each_slot_once_and_writes_in_a_fixed_number_of_statements(make_slot):
     slot = make_slot(seats=30)
     requests = [_queued(slot.pk, f"p{n}") for n in range(60)]
