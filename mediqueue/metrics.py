@@ -61,7 +61,7 @@ REQUEST_SECONDS = Histogram(
 # --- The booking queue (booking.queue, booking.allocator) ---------------------------------
 # Accepted requests are counted with the answers above (``outcome="queued"``, a 202); what
 # follows is counted by each allocator process and served by it (manage.py allocate
-# --metrics-bind), beside the app node's /metrics.
+# MEDIQUEUE_ALLOCATOR_METRICS_BIND), beside the app node's /metrics.
 QUEUE_DEPTH = Gauge(
     "mediqueue_booking_queue_depth",
     "Requests waiting in each shard of the booking queue (ready, not yet taken).",

@@ -175,6 +175,8 @@ MEDIQUEUE_BOOKING_QUEUE_SHARDS = env.int("MEDIQUEUE_BOOKING_QUEUE_SHARDS", defau
 # The longest "Prefer: wait=N" honoured on GET /api/book/requests/{ticket}: a waiting request
 # holds a gunicorn thread.
 MEDIQUEUE_BOOKING_WAIT_MAX_SECONDS = env.float("MEDIQUEUE_BOOKING_WAIT_MAX_SECONDS", default=10.0)
+# Where `manage.py allocate` serves its Prometheus metrics ("0.0.0.0:9102"); unset: nowhere.
+MEDIQUEUE_ALLOCATOR_METRICS_BIND = env.str("MEDIQUEUE_ALLOCATOR_METRICS_BIND", default="")
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 # django-axes first: it refuses a login attempt from a (username, address) pair that failed

@@ -2,6 +2,7 @@
 
 import signal
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from prometheus_client import start_http_server
 
@@ -30,9 +31,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--metrics-bind",
-            default="",
+            default=settings.MEDIQUEUE_ALLOCATOR_METRICS_BIND,
             metavar="ADDRESS:PORT",
-            help="Serve this allocator's Prometheus metrics there (default: not served).",
+            help="Serve this allocator's Prometheus metrics there (default: "
+            "MEDIQUEUE_ALLOCATOR_METRICS_BIND; unset: not served).",
         )
 
     def handle(self, *args, batch_size, gather_ms, metrics_bind, **options):
@@ -44,7 +46,11 @@ class Command(BaseCommand):
             address, _, port = metrics_bind.rpartition(":")
             if not address or not port.isdigit():
                 raise CommandError("--metrics-bind is ADDRESS:PORT, e.g. 127.0.0.1:9102.")
-            start_http_server(int(port), addr=address)
+            try:
+                start_http_server(int(port), addr=address)
+            except OSError as error:
+                # Seats matter more than figures: allocate anyway, and say so.
+                self.stderr.write(f"metrics not served on {metrics_bind}: {error}")
         allocator = Allocator(batch_size=batch_size, gather_seconds=gather_ms / 1000)
         # Finish the batch at hand, then stop: its messages are acked or handed back.
         signal.signal(signal.SIGTERM, lambda *_: allocator.stop())
