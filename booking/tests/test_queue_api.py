@@ -228,3 +228,12 @@ def test_a_slot_that_started_while_in_line_is_refused_slot_closed(
         (outcome,) = wait_for_outcomes(1)
     assert (outcome.status, outcome.reason) == ("FAILED", "slot_closed")
     assert not Booking.objects.exists()
+
+
+def test_a_ticket_is_taken_out_of_log_lines_like_a_reference():
+    from mediqueue.redaction import redact
+
+    ticket = queue.mint_ticket()
+    line = redact(f'"GET /api/book/requests/{ticket} HTTP/1.1" 200; page /book/requests/{ticket}')
+    assert ticket.split(".")[0] not in line
+    assert line.count("[reference]") == 2
