@@ -26,6 +26,7 @@ from loadtests.harness import allocator
 from loadtests.harness.rabbitmq import rabbitmq_installed, rabbitmq_node
 
 DRAIN_SECONDS = 300
+DEFAULT_SHARDS = 4  # mediqueue/settings.py's MEDIQUEUE_BOOKING_QUEUE_SHARDS
 CONNECTIONS = 64
 
 
@@ -96,7 +97,9 @@ def measure_queue(
                 seconds=seconds,
                 postmaster=postmaster,
             )
-        accepted = _count_accepted(node.url)
+        accepted = _count_accepted(
+            node.url, int(queue_env.get("MEDIQUEUE_BOOKING_QUEUE_SHARDS", DEFAULT_SHARDS))
+        )
         log_path = log_dir / f"bench-{stamp}-allocator.log"
         with allocator(queue_env, log_path=log_path):
             allocated, drain = _drain(database_url, slot_id, accepted)
@@ -116,21 +119,17 @@ def measure_queue(
     )
 
 
-def _count_accepted(url: str) -> int:
+def _count_accepted(url: str, shards: int) -> int:
+    """Requests waiting in the queue's shards (``mediqueue.book.0`` .. ``shards - 1``)."""
     import pika
 
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         channel = connection.channel()
-        total = 0
-        for shard in range(64):  # every shard there is (declared passively: none is made)
-            try:
-                total += channel.queue_declare(
-                    f"mediqueue.book.{shard}", passive=True
-                ).method.message_count
-            except pika.exceptions.ChannelClosedByBroker:
-                channel = connection.channel()
-        return total
+        return sum(
+            channel.queue_declare(f"mediqueue.book.{shard}", passive=True).method.message_count
+            for shard in range(shards)
+        )
     finally:
         connection.close()
 
