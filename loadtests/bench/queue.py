@@ -41,6 +41,8 @@ class QueueFigures:
     allocated: int
     allocated_per_second: float
     drain_seconds: float
+    direct_with_queue_on: float = 0.0  # 201s a second without the header, queue switched on
+    direct_with_queue_on_p50_ms: float = 0.0
 
     def lines(self, *, direct_hot: float | None, pgbench_tps: float | None) -> list[str]:
         beside = []
@@ -61,6 +63,10 @@ class QueueFigures:
             f"queue, allocator draining {self.allocated:,} requests of one slot: "
             f"{self.allocated_per_second:,.0f} seats decided/s in {self.drain_seconds:.1f} s"
             + (f" ({', '.join(beside)})" if beside else ""),
+            f"queue switched on, no Prefer header (the direct path): "
+            f"{self.direct_with_queue_on:,.0f} bookings/s (201), p50 "
+            f"{self.direct_with_queue_on_p50_ms:.1f} ms"
+            + (f"; with the queue off: {direct_hot:,.0f}" if direct_hot else ""),
         ]
 
 
@@ -89,10 +95,22 @@ def measure_queue(
             script = book_script(slot_id=slot_id, prefix="queue", respond_async=True)
             warm_up(ours, script, connections=CONNECTIONS, seconds=warmup_seconds)
             settle((ours,))
+            server = Server(ours.name, ours.base_url, ours.pid)
             run = measure(
-                Server(ours.name, ours.base_url, ours.pid),
+                server,
                 "queue",
                 script,
+                connections=CONNECTIONS,
+                seconds=seconds,
+                postmaster=postmaster,
+            )
+            settle((ours,))
+            # The same server, the same slot, without the header: the direct path with the
+            # queue switched on, to set beside the pass's hot slot (queue off).
+            direct = measure(
+                server,
+                "queue-on-direct",
+                book_script(slot_id=slot_id, prefix="queue-direct"),
                 connections=CONNECTIONS,
                 seconds=seconds,
                 postmaster=postmaster,
@@ -105,6 +123,8 @@ def measure_queue(
             allocated, drain = _drain(database_url, slot_id, accepted)
     wrk = run.wrk
     return QueueFigures(
+        direct_with_queue_on=direct.wrk.per_second_of(201),
+        direct_with_queue_on_p50_ms=direct.wrk.p50_ms,
         accepted=wrk.count(202),
         accepted_per_second=wrk.per_second_of(202),
         p50_ms=wrk.p50_ms,
