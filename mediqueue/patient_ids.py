@@ -64,6 +64,10 @@ def normalised(value: str) -> str:
 
 def spelling_problem(value: str) -> str | None:
     """Why ``value`` (normalised already) cannot be a patient id, or None."""
+    if value.isascii():
+        # Nearly every id: the only invisible ASCII characters are the controls, and ASCII's
+        # letters are all Latin. Checked character by character, an id cost a booking ~90 µs.
+        return None if value.isprintable() else INVISIBLE
     if any(_is_invisible(character) for character in value):
         return INVISIBLE
     scripts = {_script(c) for c in value if unicodedata.category(c).startswith("L")}

@@ -44,6 +44,10 @@ def test_patient_ids_are_normalised(sent, kept):
         "\u0430lice-123",  # Cyrillic a among Latin letters
         "alic\u0435-123",  # Cyrillic e among Latin letters
         "\u03b1lice-123",  # Greek alpha among Latin letters
+        "alice\x00-123",  # ASCII controls: a NUL, an escape sequence, a tab, a DEL
+        "alice\x1b[8m-123",
+        "alice\t123",
+        "alice-12\x7f3",
     ],
 )
 def test_invisible_bidi_and_mixed_script_ids_are_refused(sent):
