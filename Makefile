@@ -12,7 +12,7 @@ NGINX := $(or $(shell command -v nginx),/usr/sbin/nginx)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test e2e docs-screenshots chromium nginx install lint format check-bookings clean-db bench
-.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy rabbitmq
+.PHONY: loadtest chaos dev wrk lock cluster cluster-test cluster-engines haproxy
 
 run: $(INSTALLED)
 	$(PY) manage.py run_demo
@@ -78,6 +78,7 @@ loadtest: $(INSTALLED) nginx $(if $(filter queue,$(SCENARIO)),rabbitmq)
 # (loadtests/harness/rabbitmq.py); the service the package starts is stopped and kept from
 # starting at boot, as for nginx. A RabbitMQ already installed is left as it is.
 RABBITMQ := /usr/lib/rabbitmq/bin/rabbitmq-server
+.PHONY: rabbitmq
 rabbitmq:
 	@test -x $(RABBITMQ) || { \
 	  echo "Installing Debian's rabbitmq-server for the booking queue"; \

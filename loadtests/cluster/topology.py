@@ -250,6 +250,8 @@ def _start(
     if first.runs_the_app and first.node is not None and not first.runs_once:
         nodes = AppNodes(group, loopback, logs, workers=workers, local_env=local_env)
         return {"app nodes": stack.enter_context(nodes)}
+    if first.role == "rabbit":
+        return {"rabbit": stack.enter_context(engines.rabbitmq(group, loopback, logs))}
     if first.runs_once:
         # The app's jobs run in the checkout as the image runs them in /app; the others (the
         # database's, psql in db-init) with the wheel's PostgreSQL programs on their PATH.
@@ -259,8 +261,6 @@ def _start(
         return {}
     if first.role == "pg":
         return {"pg": stack.enter_context(Members(group, loopback, logs))}
-    if first.role == "rabbit":
-        return {"rabbit": stack.enter_context(engines.rabbitmq(group, loopback, logs))}
     if first.role == "nginx":
         upstreams = re.findall(
             r"server\s+([^\s;]+)\s*;",
