@@ -24,8 +24,9 @@ dev: $(INSTALLED)
 	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 # nginx for the proxy tests, wrk for the bench's own tests (loadtests/bench/tests/test_wrk.py),
-# HAProxy to check the cluster's configuration file (loadtests/cluster/tests/test_config.py).
-test: $(INSTALLED) nginx wrk haproxy
+# HAProxy to check the cluster's configuration file (loadtests/cluster/tests/test_config.py),
+# RabbitMQ for the booking queue's tests (each session runs one of its own).
+test: $(INSTALLED) nginx wrk haproxy rabbitmq
 	$(PY) -m pytest --cov=mediqueue --cov=booking --cov=slots --cov=pages --cov-report=term $(PYTEST_ARGS)
 
 # Browser tests: a fresh e2e database, gunicorn on 127.0.0.1, Playwright driving Debian's Chromium.
@@ -67,10 +68,30 @@ nginx:
 	    $(SUDO) kill -QUIT "$$(cat /run/nginx.pid)"; \
 	  fi; }
 
-# SCENARIO=flash (default), churn or browse; LOADTEST_ARGS=--help lists every option.
+# SCENARIO=flash (default), churn, browse, waitlist or queue (the booking queue: RabbitMQ and
+# an allocator started beside the app); LOADTEST_ARGS=--help lists every option.
 SCENARIO ?= flash
-loadtest: $(INSTALLED) nginx
+loadtest: $(INSTALLED) nginx $(if $(filter queue,$(SCENARIO)),rabbitmq)
 	$(PY) -m loadtests --scenario $(SCENARIO) $(LOADTEST_ARGS)
+
+# The booking queue's engine, Debian's rabbitmq-server, installed only when missing. The tests,
+# the queue's load test and chaos run it from a throwaway directory on ports of their own
+# (loadtests/harness/rabbitmq.py); the service the package starts is stopped and kept from
+# starting at boot, as for nginx. A RabbitMQ already installed is left as it is.
+RABBITMQ := /usr/lib/rabbitmq/bin/rabbitmq-server
+.PHONY: rabbitmq
+rabbitmq:
+	@test -x $(RABBITMQ) || { \
+	  echo "Installing Debian's rabbitmq-server for the booking queue"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    rabbitmq-server && \
+	  if [ -d /run/systemd/system ]; then \
+	    $(SUDO) systemctl disable --now --quiet rabbitmq-server; \
+	  elif $(SUDO) /etc/init.d/rabbitmq-server status >/dev/null 2>&1; then \
+	    echo "Stopping the system rabbitmq-server the package started"; \
+	    $(SUDO) /etc/init.d/rabbitmq-server stop; \
+	  fi; }
 
 install: $(INSTALLED)
 
@@ -126,7 +147,7 @@ wrk:
 
 # Fault injection: worker kills, PostgreSQL restarts and crashes, clients that hang up, each
 # during a flash crowd on a throwaway PostgreSQL; fails if anything acknowledged was lost.
-chaos: $(INSTALLED)
+chaos: $(INSTALLED) rabbitmq
 	$(PY) -m loadtests.chaos $(CHAOS_ARGS)
 
 # Scale-out and high availability on loopback: every service of docker-compose.cluster.yml
@@ -135,10 +156,10 @@ chaos: $(INSTALLED)
 # environment and files. cluster-test runs each fault during a flash crowd (about 3 minutes;
 # CLUSTER_ARGS='--only leader-kill' picks one); cluster serves the same topology for use by hand
 # until Ctrl+C.
-cluster-test: $(INSTALLED) nginx cluster-engines
+cluster-test: $(INSTALLED) nginx cluster-engines rabbitmq
 	$(PY) -m loadtests.cluster $(CLUSTER_ARGS)
 
-cluster: $(INSTALLED) nginx cluster-engines
+cluster: $(INSTALLED) nginx cluster-engines rabbitmq
 	$(PY) -m loadtests.cluster --serve $(CLUSTER_ARGS)
 
 # The hot slot and the listings through both app nodes of the cluster, with the listings read

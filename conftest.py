@@ -400,3 +400,130 @@ def patient_client(identity_provider):
         return client
 
     return make
+
+
+# --- the booking queue: a RabbitMQ of the session's own ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def rabbitmq(tmp_path_factory):
+    """A RabbitMQ node for the whole session: Debian's rabbitmq-server from a throwaway
+    directory, on free loopback ports (loadtests.harness.rabbitmq; `make test` installs the
+    package when it is missing)."""
+    from loadtests.harness.rabbitmq import rabbitmq_node
+
+    with rabbitmq_node(tmp_path_factory.mktemp("rabbitmq")) as node:
+        yield node
+
+
+class _BookingQueue:
+    """The session's RabbitMQ as the booking queue sees it: what waits in its queues."""
+
+    def __init__(self, node):
+        self.node = node
+        self.url = node.url
+
+    def _channel(self):
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(self.url))
+        return connection, connection.channel()
+
+    def depth(self) -> int:
+        """Requests ready in every shard (not those a consumer holds unacked)."""
+        from booking import queue
+
+        connection, channel = self._channel()
+        try:
+            queue.declare_queues(channel)
+            return sum(
+                channel.queue_declare(name, passive=True).method.message_count
+                for name in queue.queue_names()
+            )
+        finally:
+            connection.close()
+
+    def publish_raw(self, slot_id: int, body: bytes) -> None:
+        """Put ``body`` on ``slot_id``'s queue as it is (a message of anyone's making)."""
+        from booking import queue
+
+        connection, channel = self._channel()
+        try:
+            queue.declare_queues(channel)
+            channel.basic_publish("", queue.queue_of(slot_id), body)
+        finally:
+            connection.close()
+
+    def delete_queues(self) -> None:
+        from booking import queue
+
+        connection, channel = self._channel()
+        try:
+            for name in queue.queue_names():
+                channel.queue_delete(name)
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def booking_queue(rabbitmq, settings):
+    """The booking queue switched on (MEDIQUEUE_BOOKING_QUEUE_URL) on the session's RabbitMQ,
+    its queues empty at the start and deleted afterwards."""
+    from booking import queue
+
+    settings.MEDIQUEUE_BOOKING_QUEUE_URL = rabbitmq.url
+    queued = _BookingQueue(rabbitmq)
+    queued.delete_queues()
+    yield queued
+    queue.close_publisher()
+    queued.delete_queues()
+
+
+@pytest.fixture
+def allocator_running(transactional_db, booking_queue):
+    """``with allocator_running(**options) as allocator:`` the allocator (booking.allocator)
+    in a thread of this process while the block runs, stopped (its batch finished) after."""
+    from django.db import connection
+
+    from booking.allocator import Allocator
+
+    @contextmanager
+    def run(**options):
+        allocator = Allocator(url=booking_queue.url, **options)
+
+        def target():
+            try:
+                allocator.run()
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        try:
+            yield allocator
+        finally:
+            allocator.stop()
+            thread.join(10)
+            assert not thread.is_alive(), "the allocator did not stop"
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def wait_for_outcomes():
+    """``wait_for_outcomes(count, seconds=20)``: until ``count`` queued requests are decided;
+    returns them in the order of record."""
+    import time
+
+    def wait(count: int, seconds: float = 20):
+        from booking.models import BookingRequest
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            outcomes = list(BookingRequest.objects.order_by("id"))
+            if len(outcomes) >= count:
+                return outcomes
+            time.sleep(0.05)
+        raise AssertionError(f"{len(outcomes)} of {count} queued requests decided in {seconds} s")
+
+    return wait

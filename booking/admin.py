@@ -4,7 +4,7 @@ from django.urls import path
 from django.utils.html import format_html, format_html_join
 
 from booking import admin_pages, services
-from booking.models import Booking, Notice, WaitlistEntry
+from booking.models import Booking, BookingRequest, Notice, WaitlistEntry
 from mediqueue.admin_display import clinic_time
 from mediqueue.audit import AuditedAdmin
 from mediqueue.errors import MediQueueError
@@ -251,3 +251,28 @@ class NoticeAdmin(ReadOnlyAdmin):
     @admin.display(description="Last error")
     def short_error(self, notice: Notice) -> str:
         return notice.last_error[:120]
+
+
+@admin.register(BookingRequest)
+class BookingRequestAdmin(ReadOnlyAdmin):
+    """The booking queue's outcomes, in the order of record (the order seats were given in).
+    Read only: the allocator writes them. The ticket is a key to the booking: not shown."""
+
+    list_display = ["id", "slot", "user_id", "status", "reason", "accepted", "decided", "in_line"]
+    list_filter = ["status", "reason"]
+    list_select_related = ["slot__doctor"]
+    search_fields = ["user_id"]
+    readonly_fields = ["slot", "user_id", "status", "reason", "accepted", "decided", "in_line"]
+    exclude = ["ticket", "booking", "accepted_at", "decided_at"]
+
+    @admin.display(description="Accepted (202)", ordering="accepted_at")
+    def accepted(self, outcome: BookingRequest) -> str:
+        return clinic_time(outcome.accepted_at)
+
+    @admin.display(description="Decided", ordering="decided_at")
+    def decided(self, outcome: BookingRequest) -> str:
+        return clinic_time(outcome.decided_at)
+
+    @admin.display(description="Time in line")
+    def in_line(self, outcome: BookingRequest) -> str:
+        return f"{(outcome.decided_at - outcome.accepted_at).total_seconds():.3f} s"

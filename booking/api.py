@@ -11,7 +11,16 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.serializers import Serializer
 
-from booking import idempotency, identity, messages, selectors, services, throttles
+from booking import (
+    idempotency,
+    identity,
+    messages,
+    queue,
+    queue_api,
+    selectors,
+    services,
+    throttles,
+)
 from booking.idempotency import Answer
 from booking.serializers import (
     BookingAnswerSerializer,
@@ -20,7 +29,7 @@ from booking.serializers import (
     booking_answer,
 )
 from mediqueue import metrics, patients
-from mediqueue.api import LeanAPIView, json_answer, parse, read_json
+from mediqueue.api import LeanAPIView, json_answer, parse, preferences, read_json
 from mediqueue.schema import error
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
@@ -49,9 +58,11 @@ def patient_request(request: HttpRequest, data, serializer_class: type[Serialize
         raise
 
 
-def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpResponse:
+def respond_once(
+    request: HttpRequest, action, *, scope: str, payload, headers=None
+) -> HttpResponse:
     """Run ``action`` (returning an Answer), once per Idempotency-Key of ``scope`` when the
-    header is sent."""
+    header is sent; ``headers(answer)`` adds the headers an answer (first or replayed) needs."""
     raw_key = request.headers.get("Idempotency-Key")
     if raw_key is None:
         answer = action()
@@ -67,6 +78,8 @@ def respond_once(request: HttpRequest, action, *, scope: str, payload) -> HttpRe
     response = json_answer(answer.body, status=answer.status, never_store=True)
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
+    for name, value in (headers(answer) if headers else {}).items():
+        response[name] = value
     return response
 
 
@@ -77,6 +90,8 @@ class BookApi(LeanAPIView):
             outcome = "replayed"  # the first answer again: no new seat
         elif response.status_code == status.HTTP_201_CREATED:
             outcome = "confirmed"
+        elif response.status_code == status.HTTP_202_ACCEPTED:
+            outcome = "queued"
         else:
             outcome = getattr(response, "error_code", None) or str(response.status_code)
         metrics.bookings(outcome).inc()
@@ -87,6 +102,7 @@ class BookApi(LeanAPIView):
         request=BookInputSerializer,
         responses={
             201: BookingAnswerSerializer,
+            202: queue_api.QueuedAnswerSerializer,
             400: error(
                 "invalid: missing, wrong type, empty or too long userId; bad slotId; bad "
                 "email; bad Idempotency-Key; malformed JSON."
@@ -109,18 +125,33 @@ class BookApi(LeanAPIView):
                 "retry after the Retry-After seconds."
             ),
         },
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, queue_api.PREFER_ASYNC_PARAMETER],
         description=(
             "Book one seat. 201 with the booking and its reference (the only key to view or "
             "cancel it) when a seat was taken. A patient who already holds a seat in the slot "
             "gets 409 already_booked, without the booking; a full slot answers slot_full to "
-            "everyone, its seat holders included."
+            "everyone, its seat holders included. With the booking queue switched on, "
+            "'Prefer: respond-async' queues the request instead: 202 with a ticket once the "
+            "queue holds it durably, the outcome at Location (GET /api/book/requests/{ticket})."
         ),
     )
     def post(self, request: HttpRequest) -> HttpResponse:
         data = patients.with_verified_patient(request, read_json(request))
         fields = patient_request(request, data, BookInputSerializer)
         user_id, slot_id, email = fields["userId"], fields["slotId"], fields.get("email", "")
+        scope = idempotency.key_scope("book", user_id)
+        if queue.enabled() and "respond-async" in preferences(request):
+            # Validated, limited and made idempotent exactly as a direct booking; the seat is
+            # then decided in line (booking.allocator). The fingerprint tells the two apart: a
+            # key sent once each way is a mismatch, not a replay of the other's answer.
+            throttles.check_booking(request, patient=user_id)
+            return respond_once(
+                request,
+                lambda: queue_api.queue_booking(slot_id=slot_id, user_id=user_id, email=email),
+                scope=scope,
+                payload={"respond-async": data},
+                headers=queue_api.queued_headers,
+            )
         limits = throttles.booking_limits(request, patient=user_id)
 
         def book() -> Answer:
@@ -129,7 +160,6 @@ class BookApi(LeanAPIView):
             body = booked_answer(message=messages.BOOKED, booked=booked)
             return Answer(status.HTTP_201_CREATED, body)
 
-        scope = idempotency.key_scope("book", user_id)
         return respond_once(request, book, scope=scope, payload=data)
 
 

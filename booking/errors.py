@@ -2,7 +2,13 @@
 
 from enum import StrEnum
 
-from mediqueue.errors import ConflictError, InvalidError, MediQueueError, NotFoundError
+from mediqueue.errors import (
+    ConflictError,
+    ErrorCode,
+    InvalidError,
+    MediQueueError,
+    NotFoundError,
+)
 
 
 class BookingErrorCode(StrEnum):
@@ -16,6 +22,7 @@ class BookingErrorCode(StrEnum):
     ALREADY_WAITING = "already_waiting"
     WAITLIST_ENTRY_NOT_FOUND = "waitlist_entry_not_found"
     ALREADY_PROMOTED = "already_promoted"
+    BOOKING_REQUEST_NOT_FOUND = "booking_request_not_found"
 
 
 class SlotFullError(ConflictError):
@@ -86,3 +93,20 @@ class IdempotencyInProgressError(ConflictError):
 
 class InvalidIdempotencyKeyError(InvalidError):
     default_message = "Idempotency-Key must be 1 to 255 printable ASCII characters."
+
+
+class BookingRequestNotFoundError(NotFoundError):
+    code = BookingErrorCode.BOOKING_REQUEST_NOT_FOUND
+    default_message = "No queued booking request with this ticket exists."
+
+
+class QueueUnavailableError(MediQueueError):
+    """RabbitMQ did not confirm the request durable: nothing was accepted, the client retries.
+    The same code as a database that cannot be reached, for the same advice."""
+
+    code = ErrorCode.UNAVAILABLE
+    http_status = 503
+    default_message = "The booking queue cannot take requests right now. Please retry."
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

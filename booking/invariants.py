@@ -6,6 +6,10 @@ I3: a slot that has not started and has a free seat has no WAITING entry.
 I4: promotions follow join order: no entry was promoted while an earlier one was waiting.
 I5: an entry is passed over only for a patient with a seat of its slot: no PASSED entry whose
     patient never had a booking there (in open mode a seat holder may join; booking.waitlist).
+I6: queued bookings are first come, first served: in the order of record, no request refused
+    slot_full precedes a confirmed request of the same slot, unless a seat of the slot was
+    freed between their decisions (a cancel). An admin raising total_seats leaves no trace to
+    tell it by: right after one, a slot with no waiting list may show a false alarm.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class WaitlistViolation:
 
 
 def find_violations() -> list[SlotViolation | WaitlistViolation]:
-    """Every slot breaking I1 to I5."""
+    """Every slot breaking I1 to I6."""
     return find_seat_violations() + find_waitlist_violations()
 
 
@@ -84,11 +88,26 @@ _WAITLIST_CHECKS = {
               WHERE b.slot_id = w.slot_id AND b.user_id = w.user_id
           )
     """,
+    "I6": """
+        SELECT confirmed.slot_id, 'queued request ' || confirmed.id
+                                  || ' was confirmed after request ' || refused.id
+                                  || ' was refused slot_full'
+        FROM booking_bookingrequest confirmed
+        JOIN booking_bookingrequest refused
+          ON refused.slot_id = confirmed.slot_id AND refused.id < confirmed.id
+        WHERE confirmed.status = 'CONFIRMED'
+          AND refused.status = 'FAILED' AND refused.reason = 'slot_full'
+          AND NOT EXISTS (
+              SELECT 1 FROM booking_booking b
+              WHERE b.slot_id = confirmed.slot_id
+                AND b.cancelled_at BETWEEN refused.decided_at AND confirmed.decided_at
+          )
+    """,
 }
 
 
 def find_waitlist_violations() -> list[WaitlistViolation]:
-    """Every slot breaking I3, I4 or I5, each check in one snapshot of its own."""
+    """Every slot breaking I3 to I6, each check in one snapshot of its own."""
     violations = []
     with connection.cursor() as cursor:
         for invariant, query in _WAITLIST_CHECKS.items():

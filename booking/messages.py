@@ -15,3 +15,4 @@ PASSED_OVER = (
     "When a seat was freed for this entry, its patient already held a seat in this slot, so "
     "the seat went to the next patient waiting."
 )
+QUEUED = "You are in line: seats go in order of arrival. Ask again with the ticket for the outcome."

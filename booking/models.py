@@ -190,3 +190,61 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.status})"
+
+
+class BookingRequest(models.Model):
+    """The outcome of a queued booking (``Prefer: respond-async``, booking.queue), written by
+    the allocator under the slot's row lock, in the broker's order.
+
+    A row exists only once the request is decided: until then the request is a message in
+    RabbitMQ, and its ticket answers QUEUED. Writing the row at accept time would cost every
+    request of a crowd a database write before its 202, the very load the queue takes off the
+    database; the allocator writes a batch's rows in one statement instead. The id is the
+    order of record: ids are drawn under the slot's lock, in the order the broker delivered
+    the requests, so for each slot they follow the order of arrival (the FIFO verdict reads
+    them). ``ticket`` is unique: a request delivered again finds its outcome and changes
+    nothing.
+    """
+
+    class Status(models.TextChoices):
+        CONFIRMED = "CONFIRMED", "Confirmed"
+        FAILED = "FAILED", "Failed"  # ``reason`` is the code the direct path would answer
+
+    ticket = models.CharField(max_length=64, unique=True)
+    # Null only for a slot deleted while its requests waited (reason slot_not_found).
+    slot = models.ForeignKey(
+        "slots.Slot",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="booking_requests",
+    )
+    user_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=9, choices=Status.choices)
+    reason = models.CharField(max_length=32, blank=True, default="")
+    booking = models.OneToOneField(
+        Booking,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="booking_request",
+    )
+    # When the 202 left (the app node's clock) and when the allocator decided (the database's
+    # clock, read under the lock): the time in line.
+    accepted_at = models.DateTimeField()
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="CONFIRMED", booking__isnull=False, reason="")
+                | Q(status="FAILED", booking__isnull=True) & ~Q(reason=""),
+                name="booking_request_outcome_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["slot", "id"], name="booking_request_order")]
+
+    def __str__(self) -> str:
+        # The ticket is the key to the outcome (and so to the booking): only its start.
+        return f"queued request {self.ticket[:8]}… ({self.status})"

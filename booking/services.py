@@ -1,5 +1,5 @@
-"""Booking, cancelling and handing freed seats to the waiting list: the only code that changes a
-slot's seat count.
+"""Booking, cancelling, handing freed seats to the waiting list and deciding queued requests
+(``allocate``): the only code that changes a slot's seat count.
 
 Each takes the slot's row lock and decides on the row as it is once the lock is held: ``book`` in
 one statement (``booking.queries.take_seat``), ``cancel`` through ``slots.locks.lock_slot``.
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -29,14 +29,17 @@ from booking.errors import (
 )
 from booking.models import (
     Booking,
+    BookingRequest,
     Notice,
     WaitlistEntry,
     is_well_formed_reference,
     new_booking_reference,
 )
+from booking.queue import QueuedBooking
 from mediqueue import metrics, ratelimit
 from mediqueue.audit import record_event
 from mediqueue.db import busy_on_lock_timeout, is_unique_violation
+from mediqueue.errors import MediQueueError
 from mediqueue.ratelimit import Count
 from slots.errors import SlotBusyError, SlotNotFoundError
 from slots.locks import lock_slot, slot_lock_timeout
@@ -183,14 +186,14 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, email: str, attempts_left:
         .values("started", "booked_seats", "total_seats")
         .first()
     )
-    if slot is None:
-        raise SlotNotFoundError()
-    if slot["started"]:
-        raise SlotClosedError()
-    if slot["booked_seats"] >= slot["total_seats"]:
-        raise SlotFullError()
-    if _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None:
-        raise AlreadyBookedError()
+    refusal = _refusal(
+        exists=slot is not None,
+        started=slot is not None and slot["started"],
+        seats_left=0 if slot is None else slot["total_seats"] - slot["booked_seats"],
+        holds_a_seat=lambda: _confirmed_booking(slot_id=slot_id, user_id=user_id) is not None,
+    )
+    if refusal is not None:
+        raise refusal
     if attempts_left:
         return _take_a_seat(
             slot_id=slot_id,
@@ -200,6 +203,24 @@ def _after_a_lock_wait(*, slot_id: int, user_id: str, email: str, attempts_left:
             attempts_left=attempts_left - 1,
         )
     raise SlotBusyError()
+
+
+def _refusal(
+    *, exists: bool, started: bool, seats_left: int, holds_a_seat
+) -> MediQueueError | None:
+    """Why a patient gets no seat, decided on the slot as it is under its lock, in the order
+    the booking statement decides it: gone, started, full (also for a patient holding one of
+    its seats: a full slot must not tell who holds them), the patient's seat already held.
+    ``holds_a_seat`` is asked last, only when it matters. None: the patient gets a seat."""
+    if not exists:
+        return SlotNotFoundError()
+    if started:
+        return SlotClosedError()
+    if seats_left <= 0:
+        return SlotFullError()
+    if holds_a_seat():
+        return AlreadyBookedError()
+    return None
 
 
 def cancel(*, reference: str) -> BookingOutcome:
@@ -259,12 +280,121 @@ def fill_free_seats(slot: Slot) -> list[Booking]:
         return []
     # Entries of patients who hold a seat are passed over on the way (booking.waitlist).
     bookings = [_promote(slot, entry) for entry in waitlist.entries_to_promote(slot, free)]
-    if not bookings:
-        return []
-    Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + len(bookings))
-    slot.booked_seats += len(bookings)
-    transaction.on_commit(slot_listing_changed)
+    _count_seats_taken(slot, len(bookings))
     return bookings
+
+
+def _count_seats_taken(slot: Slot, seats: int) -> None:
+    """``seats`` more of the locked ``slot`` are taken, by bookings of this transaction."""
+    if not seats:
+        return
+    Slot.objects.filter(pk=slot.pk).update(booked_seats=F("booked_seats") + seats)
+    slot.booked_seats += seats
+    transaction.on_commit(slot_listing_changed)
+
+
+def allocate(*, slot_id: int, requests: Sequence[QueuedBooking]) -> list[BookingRequest]:
+    """Decide queued requests for one slot (booking.queue) in the order given, the broker's,
+    under ONE lock of the slot's row, and record each outcome; return the outcomes recorded.
+
+    The earliest requests of distinct patients get the seats left; the rest are refused with
+    the code the direct path would answer (``_refusal``, the same order of reasons). Each
+    outcome gets its place in the order of record (its id, drawn here under the lock). A
+    request already decided (delivered again: the allocator died after the commit, before its
+    ack) is skipped and changes nothing; the unique ticket is the last line behind that.
+    Bookings with an email get their confirmation notice in the same transaction, as direct
+    ones do. SlotBusyError when the lock cannot be had: nothing is recorded, retry the batch.
+    """
+    with transaction.atomic(durable=True):
+        try:
+            slot = lock_slot(slot_id)
+        except SlotNotFoundError:
+            slot = None
+        fresh = _not_yet_decided(requests)
+        if not fresh:
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT clock_timestamp()")  # the database's clock, under the lock
+            (decided_at,) = cursor.fetchone()
+        started = slot is not None and slot.start_time <= decided_at
+        seats_left = 0 if slot is None else slot.total_seats - slot.booked_seats
+        holders = set(
+            Booking.objects.filter(
+                slot_id=slot_id,
+                status=Booking.Status.CONFIRMED,
+                user_id__in={request.user_id for request in fresh},
+            ).values_list("user_id", flat=True)
+        )
+        outcomes, bookings = [], []
+        for request in fresh:
+            outcome = BookingRequest(
+                ticket=request.ticket,
+                slot=slot,
+                user_id=request.user_id,
+                accepted_at=request.accepted_at,
+                decided_at=decided_at,
+            )
+            refusal = _refusal(
+                exists=slot is not None,
+                started=started,
+                seats_left=seats_left,
+                holds_a_seat=lambda user_id=request.user_id: user_id in holders,
+            )
+            if refusal is None:
+                outcome.booking = Booking(slot=slot, user_id=request.user_id, email=request.email)
+                outcome.status = BookingRequest.Status.CONFIRMED
+                bookings.append(outcome.booking)
+                holders.add(request.user_id)
+                seats_left -= 1
+            else:
+                outcome.status, outcome.reason = BookingRequest.Status.FAILED, refusal.code
+            outcomes.append(outcome)
+        Booking.objects.bulk_create(bookings)
+        if bookings:
+            _count_seats_taken(slot, len(bookings))
+        _in_order_of_record(outcomes)
+        BookingRequest.objects.bulk_create(outcomes)
+        for booking in bookings:
+            if booking.email:
+                notices.record(
+                    Notice.Kind.BOOKING_CONFIRMED, recipient=booking.email, booking=booking
+                )
+            record_event(
+                "booking_confirmed",
+                booking_id=booking.pk,
+                slot_id=slot_id,
+                user_id=booking.user_id,
+                queued=True,
+            )
+    return outcomes
+
+
+def _not_yet_decided(requests: Sequence[QueuedBooking]) -> list[QueuedBooking]:
+    """``requests`` without those already decided, nor repeats of one ticket, in order."""
+    seen = set(
+        BookingRequest.objects.filter(
+            ticket__in=[request.ticket for request in requests]
+        ).values_list("ticket", flat=True)
+    )
+    fresh = []
+    for request in requests:
+        if request.ticket not in seen:
+            seen.add(request.ticket)
+            fresh.append(request)
+    return fresh
+
+
+def _in_order_of_record(outcomes: list[BookingRequest]) -> None:
+    """Give the outcomes ids in their order: the table's own sequence, drawn under the lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('booking_bookingrequest', 'id'))"
+            " FROM generate_series(1, %s)",
+            [len(outcomes)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    for outcome, id_ in zip(outcomes, ids, strict=True):
+        outcome.id = id_
 
 
 def seats_added(sender, *, slot: Slot, **kwargs) -> None:

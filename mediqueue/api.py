@@ -92,3 +92,16 @@ def json_answer(body: dict, *, status: int = 200, never_store: bool = False) -> 
         # It carries a booking reference, the key to the booking: no cache may keep it.
         response["Cache-Control"] = "no-store"
     return response
+
+
+def preferences(request: HttpRequest) -> dict[str, str]:
+    """The request's ``Prefer`` preferences (RFC 7240), by lower-case name: ``respond-async``
+    maps to "", ``wait=10`` to "10". Parameters after ";" are ignored, and so is a preference
+    named twice after its first (the RFC's rule)."""
+    found: dict[str, str] = {}
+    for item in request.headers.get("Prefer", "").split(","):
+        name, _, value = item.split(";", 1)[0].strip().partition("=")
+        name = name.strip().lower()
+        if name and name not in found:
+            found[name] = value.strip().strip('"')
+    return found

@@ -69,6 +69,8 @@ def logging_settings(*, line_format: str, level: str) -> dict:
             # The task registry's start-up lines, in every command (the worker's stay).
             "procrastinate.blueprints": {"level": "WARNING"},
             "procrastinate.periodic": {"level": "WARNING"},
+            # pika tells of every connection's every step at INFO; its warnings are enough.
+            "pika": {"level": "WARNING"},
             "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # A 4xx is an answer, not an incident: logging each one would flood the log (and
             # slow the service) under a flash crowd where most patients are told "full".

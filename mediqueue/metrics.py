@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 BOOKINGS = Counter(
     "mediqueue_bookings",
@@ -77,6 +77,37 @@ REQUEST_SECONDS = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+
+# --- The booking queue (booking.queue, booking.allocator) ---------------------------------
+# Accepted requests are counted with the answers above (``outcome="queued"``, a 202); what
+# follows is counted by each allocator process and served by it (manage.py allocate
+# MEDIQUEUE_ALLOCATOR_METRICS_BIND), beside the app node's /metrics.
+QUEUE_DEPTH = Gauge(
+    "mediqueue_booking_queue_depth",
+    "Requests waiting in each shard of the booking queue (ready, not yet taken).",
+    ["queue"],
+    multiprocess_mode="livemax",
+)
+QUEUE_WAIT_SECONDS = Histogram(
+    "mediqueue_booking_queue_wait_seconds",
+    "Time in line: from a queued request's 202 to its outcome, committed.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+ALLOCATOR_BATCH_SIZE = Histogram(
+    "mediqueue_allocator_batch_size",
+    "Requests the allocator took off the queue at once.",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+QUEUE_OUTCOMES = Counter(
+    "mediqueue_booking_queue_outcomes",
+    "Queued requests decided, by outcome: confirmed, or the refusal's code; malformed for a "
+    "message that was not a request.",
+    ["outcome"],
+)
+for _outcome in ("confirmed", "slot_full", "slot_closed", "already_booked", "slot_not_found"):
+    QUEUE_OUTCOMES.labels(_outcome)
+BOOKINGS.labels("queued")
 
 
 # A labelled child looked up once per label value and kept: ``labels()`` takes a lock and

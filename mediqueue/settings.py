@@ -176,6 +176,19 @@ globals().update(_patient_auth)
 # every app node; without, in PostgreSQL and in shared memory, shared by this machine's workers.
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# The booking queue (issue 25, booking.queue): off unless an AMQP URL is given. With it,
+# POST /api/book with "Prefer: respond-async" is queued in RabbitMQ and decided by
+# `manage.py allocate`; without the header a booking takes the direct path as before.
+MEDIQUEUE_BOOKING_QUEUE_URL = env.str("MEDIQUEUE_BOOKING_QUEUE_URL", default="")
+# Quorum queues mediqueue.book.0 .. N-1, a slot's requests all in slot_id % N. Changing N while
+# requests wait would split a slot's line in two: drain the queues first.
+MEDIQUEUE_BOOKING_QUEUE_SHARDS = env.int("MEDIQUEUE_BOOKING_QUEUE_SHARDS", default=4)
+# The longest "Prefer: wait=N" honoured on GET /api/book/requests/{ticket}: a waiting request
+# holds a gunicorn thread.
+MEDIQUEUE_BOOKING_WAIT_MAX_SECONDS = env.float("MEDIQUEUE_BOOKING_WAIT_MAX_SECONDS", default=10.0)
+# Where `manage.py allocate` serves its Prometheus metrics ("0.0.0.0:9102"); unset: nowhere.
+MEDIQUEUE_ALLOCATOR_METRICS_BIND = env.str("MEDIQUEUE_ALLOCATOR_METRICS_BIND", default="")
+
 # --- Auth, i18n, static ---------------------------------------------------------------------
 # django-axes first: it refuses a login attempt from a (username, address) pair that failed
 # AXES_FAILURE_LIMIT times, before the password is even checked.
@@ -269,7 +282,9 @@ SPECTACULAR_SETTINGS = {
 # Patients' browsers on other origins may read slots and book (the original React client
 # does); no cookies are involved, so allowing any origin leaks nothing. The admin API stays
 # same-origin.
-CORS_URLS_REGEX = r"^/api/(slots(/.*)?|doctors|book|bookings/.*|waitlist/.*|me/bookings)$"
+CORS_URLS_REGEX = (
+    r"^/api/(slots(/.*)?|doctors|book(/requests/.*)?|bookings/.*|waitlist/.*|me/bookings)$"
+)
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS
 CORS_ALLOW_CREDENTIALS = False
@@ -277,7 +292,7 @@ CORS_ALLOW_CREDENTIALS = False
 # token (MEDIQUEUE_PATIENT_AUTH=oidc), asks for a queued booking with Prefer, and must be able
 # to read when to retry and whether an answer was replayed.
 CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "prefer")
-CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "Location"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "Idempotent-Replayed", "Location", "Preference-Applied"]
 
 # Content-Security-Policy on every answer: scripts, styles, images and fonts from our own origin
 # only, nothing inline (the pages draw their seat bars in SVG rather than with inline styles),

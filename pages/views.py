@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from booking import messages as booking_messages
+from booking import queue as booking_queue
 from booking import selectors as booking_selectors
 from booking import services as booking_services
 from booking import throttles
@@ -46,6 +47,12 @@ def slot_board(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def book_slot(request: HttpRequest, slot_id: int) -> HttpResponse:
     def book(slot: Slot, fields: dict) -> HttpResponse:
+        if booking_queue.enabled():
+            # In queue mode a page's booking waits in line with the API's (pages/queue_views).
+            queued = booking_queue.accept(
+                slot_id=slot.pk, user_id=fields["patient"], email=fields["email"]
+            )
+            return redirect("pages:booking-request", ticket=queued.ticket)
         outcome = booking_services.book(
             slot_id=slot.pk, user_id=fields["patient"], email=fields["email"]
         )

@@ -11,8 +11,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from booking import queue, waitlist
 from booking import services as booking_services
-from booking import waitlist
 from booking.exports import COLUMNS
 from booking.models import Booking
 from slots.models import Slot
@@ -178,3 +178,25 @@ def test_slot_change_page_links_to_its_csv(admin_browser, make_slot):
     html = admin_browser.get(reverse("admin:slots_slot_change", args=[slot.pk])).content.decode()
 
     assert reverse("admin:slots_slot_bookings_csv", args=[slot.pk]) in html
+
+
+@pytest.mark.django_db
+def test_the_queue_outcomes_are_listed_read_only_without_their_tickets(admin_browser, make_slot):
+    slot = make_slot(seats=1)
+    request = queue.QueuedBooking(
+        ticket=queue.mint_ticket(),
+        slot_id=slot.pk,
+        user_id="queued-ada",
+        email="",
+        accepted_at=datetime.now(tz=UTC),
+    )
+    (outcome,) = booking_services.allocate(slot_id=slot.pk, requests=[request])
+    listing = admin_browser.get("/admin/booking/bookingrequest/")
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "queued-ada" in html and request.ticket not in html
+    detail = admin_browser.get(f"/admin/booking/bookingrequest/{outcome.pk}/change/")
+    assert detail.status_code == 200
+    assert request.ticket not in detail.content.decode()
+    assert outcome.booking.reference not in detail.content.decode()
+    assert admin_browser.get("/admin/booking/bookingrequest/add/").status_code == 403

@@ -59,3 +59,14 @@ def test_seed_demo_shows_a_full_slot_with_its_waiting_list(db):
         "demo-waiting-3",
     ]
     assert full[0].start_time > timezone.now()
+
+
+def test_allocate_refuses_to_start_without_a_queue_or_with_a_bad_metrics_address(settings):
+    settings.MEDIQUEUE_BOOKING_QUEUE_URL = ""
+    with pytest.raises(CommandError, match="MEDIQUEUE_BOOKING_QUEUE_URL is not set"):
+        call_command("allocate")
+    settings.MEDIQUEUE_BOOKING_QUEUE_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
+    with pytest.raises(CommandError, match="ADDRESS:PORT"):
+        call_command("allocate", "--metrics-bind", "9102")
+    with pytest.raises(CommandError, match="--batch-size"):
+        call_command("allocate", "--batch-size", "0")

@@ -95,7 +95,7 @@ def booking_slots(label: str) -> dict:
             for kind, seats in PER_SERVER.items()
         }
         book(slot_id=ids[server]["full"], user_id=f"bench-{label}-filler")
-    for kind in ("probe", "pgbench"):
+    for kind in ("probe", "pgbench", "queue"):
         ids[kind] = create_slots(count=1, seats=BIG, label=f"bench {label} {kind}")[0]
     return ids
 

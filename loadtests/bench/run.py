@@ -13,6 +13,7 @@ from pathlib import Path
 
 from loadtests import bench
 from loadtests.bench import ablation, cpu, database, reference, report, variants, verdict
+from loadtests.bench import queue as bench_queue
 from loadtests.bench.fixtures import FixturesProcess
 from loadtests.bench.measure import Server, measure, settle, warm_up
 from loadtests.bench.passes import Bench, Seconds, run_bookings, run_listings
@@ -62,6 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="the second pass's rate-limit store (default: $REDIS_URL, else %(default)s)",
     )
     add("--no-redis", action="store_true", help="skip the second pass (Redis)")
+    add(
+        "--no-queue",
+        action="store_true",
+        help="skip the booking queue's figures (run when rabbitmq-server is installed)",
+    )
     add("--workers", type=int, help="gunicorn workers (default: the config's)")
     add("--worker-class", help="gunicorn worker class (default: the config's)")
     add("--threads", type=int, help="gunicorn threads per worker")
@@ -273,6 +279,9 @@ def measure_all(
             seconds=args.pgbench_seconds,
             postmaster=setup.postgres.postmaster_pid,
         )
+        if not args.no_queue and bench_queue.available():
+            say("the booking queue: the hot slot accepted through RabbitMQ, then allocated")
+            setup.header += queue_lines(setup, first, slots["queue"], pgbench_runs)
         say("the stack's lower bound: refusals by a bare WSGI application")
         setup.header.append(
             report.bare_bound_line(bare_stack_bound(setup, slots[MEDIQUEUE]["full"]))
@@ -290,6 +299,32 @@ def measure_all(
                 one_pass(bench_with(ours), second, listings=False, scenarios=args.second_pass)
                 results.append(second)
     return results, pgbench_runs
+
+
+def queue_lines(
+    setup: Setup, first: PassResult, slot_id: int, pgbench_runs: list[PgbenchRun]
+) -> list[str]:
+    """The queue's figures (loadtests.bench.queue) beside this run's direct hot slot and
+    pgbench's single-booking ceiling."""
+    figures = bench_queue.measure_queue(
+        env=setup.env,
+        serve=mediqueue_server,
+        slot_id=slot_id,
+        seconds=setup.args.hot_seconds,
+        warmup_seconds=setup.args.warmup_seconds,
+        postmaster=setup.postgres.postmaster_pid,
+        database_url=setup.database_url,
+        log_dir=REPORTS_DIR,
+        stamp=setup.stamp,
+    )
+    hot = first.run(Scenario.HOT, MEDIQUEUE)
+    lines = figures.lines(
+        direct_hot=hot.wrk.per_second_of(201) if hot else None,
+        pgbench_tps=max((run.tps for run in pgbench_runs), default=None),
+    )
+    for line in lines:
+        say(line)
+    return lines
 
 
 def conclude(setup: Setup, results: list[PassResult], pgbench_runs: list[PgbenchRun]) -> int:

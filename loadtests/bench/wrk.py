@@ -85,9 +85,16 @@ end
 """
 
 
-def book_script(*, slot_id: int, prefix: str) -> str:
-    """POST /api/book on ``slot_id``, each request a new patient ``<prefix>-<thread>-<n>``."""
-    return f'SLOT = "{int(slot_id)}"\nPREFIX = "{prefix}"\n{_COMMON}{_BOOK}'
+def book_script(*, slot_id: int, prefix: str, respond_async: bool = False) -> str:
+    """POST /api/book on ``slot_id``, each request a new patient ``<prefix>-<thread>-<n>``;
+    with ``respond_async``, through the booking queue (``Prefer: respond-async``)."""
+    script = f'SLOT = "{int(slot_id)}"\nPREFIX = "{prefix}"\n{_COMMON}{_BOOK}'
+    if respond_async:
+        script = script.replace(
+            '["Content-Type"] = "application/json",',
+            '["Content-Type"] = "application/json", ["Prefer"] = "respond-async",',
+        )
+    return script
 
 
 def get_script(path: str) -> str:

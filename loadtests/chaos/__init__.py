@@ -17,6 +17,11 @@ production mode on 127.0.0.1, and runs each scenario against it:
                       while a gunicorn worker and (twice) the notices' worker are killed and
                       PostgreSQL restarts: every promotion in join order, every notice sent, one
                       Message-ID each at the SMTP server (loadtests/chaos/waitlist.py)
+  queue               a crowd books through the booking queue (RabbitMQ, a node of the run's
+                      own) while the allocator dies before a batch's commit, then between its
+                      commit and its ack, and RabbitMQ restarts: every accepted ticket decided
+                      (lost=0), nothing booked twice, first come first served
+                      (loadtests/chaos/queue.py)
 
 The flash crowd: every client books for a patient id never used before; a new wave of a few
 small slots opens every couple of seconds, so that seats are being sold out whenever a fault

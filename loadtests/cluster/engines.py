@@ -193,3 +193,82 @@ def prometheus(service: Service, loopback: Loopback, logs: Path) -> Iterator[str
         cwd=loopback.directory(service.name),
     ):
         yield url
+
+
+# --- RabbitMQ: three nodes, one cluster ------------------------------------------------------
+
+
+class RabbitMQCluster:
+    """The booking queue's nodes (rabbit1..3), each a Debian rabbitmq-server run by the harness
+    (loadtests.harness.rabbitmq) from its service's mounted rabbitmq.conf and environment."""
+
+    def __init__(self, services: list[Service], loopback: Loopback, logs: Path) -> None:
+        from loadtests.harness.rabbitmq import RabbitMQNode
+
+        # Node names unique to the run: every node of the machine registers with one epmd.
+        tag = loopback.root.name.rsplit("-", 1)[-1][:8]
+        names = {s.name: f"{s.name}-{tag}@localhost" for s in services}
+        self.nodes: list[RabbitMQNode] = []
+        for service in services:
+            env = loopback.environment(service)
+            copies = loopback.copy_mounts(service)
+            deployed = copies[RABBITMQ_CONFIG].read_text()
+            self.nodes.append(
+                RabbitMQNode(
+                    directory=loopback.directory(service.name) / "node",
+                    port=loopback.port(service.name, 5672),
+                    dist_port=loopback.port(service.name, 25672),
+                    name=names[service.name],
+                    cookie=env["RABBITMQ_ERLANG_COOKIE"],
+                    config=local_rabbitmq_config(
+                        deployed, names=names, port=loopback.port(service.name, 5672), env=env
+                    ),
+                )
+            )
+        self.logs = logs
+
+    def start(self) -> None:
+        # The first node forms the cluster; the others find it by name and join (a node opens
+        # its AMQP port only once it has joined: then all three hold the quorum queues).
+        first, *others = self.nodes
+        first.start()
+        for node in others:
+            node.start(wait=False)
+        for node in others:
+            node.wait_until_ready()
+
+    def restart(self, index: int) -> None:
+        self.nodes[index].restart()
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.stop()
+            if node.log_path.exists():
+                shutil.copyfile(node.log_path, self.logs / f"{node.name.split('@')[0]}.log")
+
+
+RABBITMQ_CONFIG = "/etc/rabbitmq/rabbitmq.conf"
+
+
+def local_rabbitmq_config(text: str, *, names: dict[str, str], port: int, env: dict) -> str:
+    """deploy/rabbitmq/rabbitmq.conf for a node on this machine: the nodes' names here (the
+    image's are rabbit@<host name>), its loopback port, and what the image's entrypoint makes of
+    RABBITMQ_DEFAULT_USER and _PASS (the first user)."""
+    for service, local in names.items():
+        text = text.replace(f"rabbit@{service}\n", f"{local}\n")
+    text = text.replace("listeners.tcp.default = 5672", f"listeners.tcp.1 = {HOST}:{port}")
+    return (
+        f"{text}\ndefault_user = {env['RABBITMQ_DEFAULT_USER']}\n"
+        f"default_pass = {env['RABBITMQ_DEFAULT_PASS']}\n"
+        "log.console = true\nlog.console.level = warning\nlog.file = false\n"
+    )
+
+
+@contextmanager
+def rabbitmq(services: list[Service], loopback: Loopback, logs: Path) -> Iterator[RabbitMQCluster]:
+    nodes = RabbitMQCluster(services, loopback, logs)
+    try:
+        nodes.start()
+        yield nodes
+    finally:
+        nodes.stop()

@@ -16,10 +16,13 @@ from loadtests.cluster import observe
 from loadtests.cluster.bench import cluster_bench
 from loadtests.cluster.drill import backup_test
 from loadtests.cluster.play import play
+from loadtests.cluster.queue import play_queue
 from loadtests.cluster.scenarios import SCENARIOS
 from loadtests.cluster.serve import serve
 from loadtests.cluster.topology import cluster
 from loadtests.harness import BASE_DIR
+
+QUEUE = "queue"  # the booking queue's scenario, after the others (loadtests/cluster/queue.py)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         action="append",
-        choices=[s.name for s in SCENARIOS],
+        choices=[s.name for s in SCENARIOS] + [QUEUE],
         help="this scenario (repeatable)",
     )
     add_crowd_arguments(
@@ -101,12 +104,16 @@ def cluster_test(args: argparse.Namespace, logs) -> int:
                     else observe.listings_summary(topology.prometheus_url, seconds=seconds)
                 )
                 print(f"prometheus during {scenario.name}: {seen}", flush=True)
+        if not args.only or QUEUE in args.only:
+            verdicts.append(play_queue(topology, patients, clients=args.clients))
+            print(verdicts[-1].line(), flush=True)
     passed = sum(v.passed for v in verdicts)
     print(
         f"cluster: {passed}/{len(verdicts)} scenarios passed in "
         f"{time.monotonic() - started:.0f}s; logs: {logs.relative_to(BASE_DIR)}"
     )
-    return 0 if passed == len(verdicts) == len(scenarios) else 1
+    expected = len(scenarios) + (not args.only or QUEUE in args.only)
+    return 0 if passed == len(verdicts) == expected else 1
 
 
 def _interrupt(signum, frame):

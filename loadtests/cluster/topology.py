@@ -1,8 +1,9 @@
 """The whole cluster on loopback, as docker-compose.cluster.yml defines it: every service of the
 file, started in the order its ``depends_on`` gives and stopped in the reverse order:
 
-    redis, etcd -> pg1, pg2, pg3 (Patroni) -> haproxy -> db-init -> migrate
-        -> node 1 (app1, worker1), node 2 (app2, worker2) -> nginx -> prometheus
+    redis, etcd -> pg1, pg2, pg3 (Patroni) -> haproxy -> db-init -> migrate -> rabbit1..3
+        -> node 1 (app1, worker1, allocator1), node 2 (app2, worker2, allocator2) -> nginx
+        -> prometheus
 
 Each process runs its service's command with its environment and mounted files, moved onto
 loopback (loopback.py); how each kind is started is in engines.py, patroni.py and here
@@ -61,6 +62,7 @@ class Topology:
     redis_url: str
     nginx_url: str
     prometheus_url: str
+    rabbit: engines.RabbitMQCluster | None = None  # the booking queue's nodes
 
     @property
     def database_url(self) -> str:
@@ -241,6 +243,7 @@ def cluster(
             redis_url=started["redis"],
             nginx_url=started["nginx"],
             prometheus_url=started["prometheus"],
+            rabbit=started.get("rabbit"),
         )
 
 
@@ -259,6 +262,8 @@ def _start(
     if first.runs_the_app and first.node is not None and not first.runs_once:
         nodes = AppNodes(group, loopback, logs, workers=workers, local_env=local_env)
         return {"app nodes": stack.enter_context(nodes)}
+    if first.role == "rabbit":
+        return {"rabbit": stack.enter_context(engines.rabbitmq(group, loopback, logs))}
     if first.runs_once:
         # The app's jobs run in the checkout as the image runs them in /app; the others (the
         # database's, psql in db-init) with the wheel's PostgreSQL programs on their PATH.

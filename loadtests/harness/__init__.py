@@ -29,8 +29,12 @@ change of settings lands once. Its pieces, each importable from here:
     post_book(base_url, user_id, slot_id, *, address=None) -> (status, code)  client.py
     notice_worker(env, *, log_path), start_notice_worker(env, log_path)       worker.py
         the notices' worker (manage.py procrastinate worker) beside the service.
+    allocator(env, *, log_path), start_allocator(env, log_path)               worker.py
+        the booking queue's allocator (manage.py allocate), with MEDIQUEUE_BOOKING_QUEUE_URL.
 
-Not imported here, so that ``python -m loadtests.harness.nginx`` runs it cleanly:
+Not imported here: ``loadtests.harness.rabbitmq.rabbitmq_node(directory)``, a RabbitMQ of a
+run's own (Debian's rabbitmq-server on free loopback ports), for the booking queue; and, so that
+``python -m loadtests.harness.nginx`` runs it cleanly:
     loadtests.harness.nginx.nginx_proxy(upstreams, *, listen_port, log_dir=None, **settings)
         nginx with deploy/nginx/'s configuration in front of the given app nodes.
 
@@ -76,7 +80,7 @@ from loadtests.harness.ports import (
 )
 from loadtests.harness.processes import answering_within, stop, wait_until_answering
 from loadtests.harness.service import Gunicorn, gunicorn
-from loadtests.harness.worker import notice_worker, start_notice_worker
+from loadtests.harness.worker import allocator, notice_worker, start_allocator, start_notice_worker
 
 __all__ = [
     "BASE_DIR",
@@ -86,6 +90,7 @@ __all__ = [
     "E2E_PORTS",
     "LOADTEST_PORTS",
     "Gunicorn",
+    "allocator",
     "answering_within",
     "configured_database_url",
     "create_database",
@@ -103,6 +108,7 @@ __all__ = [
     "post_book",
     "production_env",
     "server_admin_url",
+    "start_allocator",
     "start_notice_worker",
     "stop",
     "wait_until_answering",

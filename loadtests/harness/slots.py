@@ -87,3 +87,34 @@ def read_waitlist(slot_id: int) -> WaitlistState:
         statuses=tuple(entries.values_list("status", flat=True)),
         promotion_notices=notices.count(),
     )
+
+
+@dataclass(frozen=True)
+class QueuedOutcome:
+    """A queued request's outcome as the allocator recorded it; ``order`` is its place in the
+    order of record."""
+
+    order: int
+    ticket: str
+    user_id: str
+    status: str
+    reason: str
+    seconds_in_line: float
+
+
+def read_booking_requests(slot_id: int) -> list[QueuedOutcome]:
+    """The slot's decided queued requests, in the order of record."""
+    from booking.models import BookingRequest
+
+    rows = BookingRequest.objects.filter(slot_id=slot_id).order_by("id")
+    return [
+        QueuedOutcome(
+            order=row.pk,
+            ticket=row.ticket,
+            user_id=row.user_id,
+            status=row.status,
+            reason=row.reason,
+            seconds_in_line=(row.decided_at - row.accepted_at).total_seconds(),
+        )
+        for row in rows
+    ]

@@ -38,3 +38,31 @@ def notice_worker(env: Mapping[str, str], *, log_path: Path) -> Iterator[subproc
         yield process
     finally:
         stop(process)
+
+
+# The booking queue's allocator, as the compose cluster runs one beside each app node.
+ALLOCATOR_COMMAND = ["python", "manage.py", "allocate"]
+
+
+def start_allocator(
+    env: Mapping[str, str], log_path: Path, *, args: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """``manage.py allocate`` (booking.allocator) with ``env``, which names the queue
+    (MEDIQUEUE_BOOKING_QUEUE_URL); its output appended to ``log_path``."""
+    from mediqueue.deployment import APP_PROGRAMS
+
+    command = [*APP_PROGRAMS["python"], *ALLOCATOR_COMMAND[1:], *args]
+    return start_notice_worker(env, log_path, command=command)
+
+
+@contextmanager
+def allocator(
+    env: Mapping[str, str], *, log_path: Path, args: tuple[str, ...] = ()
+) -> Iterator[subprocess.Popen]:
+    """A context manager: the allocator while the block runs, stopped (SIGTERM: it finishes
+    its batch) afterwards."""
+    process = start_allocator(env, log_path, args=args)
+    try:
+        yield process
+    finally:
+        stop(process)

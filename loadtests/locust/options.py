@@ -49,6 +49,18 @@ SCENARIOS = {
         finishes_itself=True,
         locustfile="waitlist_locustfile.py",
     ),
+    # The flash crowd through the booking queue: all respond-async, an allocator beside.
+    "queue": Scenario(
+        "queue",
+        "QueuedPatient",
+        2000,
+        100,
+        1,
+        2,
+        0,
+        finishes_itself=True,
+        locustfile="queue_locustfile.py",
+    ),
 }
 
 
@@ -64,7 +76,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             "browse: USERS patients list and open slots for SECONDS; every answer must be 200. "
             "waitlist: USERS patients fill one slot of SEATS seats, the losers join its waiting "
             "list, holders cancel at random for SECONDS; promotions follow join order, one "
-            "notice each, and the database agrees with what the patients hold."
+            "notice each, and the database agrees with what the patients hold. "
+            "queue: the flash crowd with 'Prefer: respond-async', through RabbitMQ and the "
+            "allocator (both started here); exactly SEATS confirmed, every ticket with its "
+            "outcome, first come first served."
         ),
         epilog=(
             "Without --host the runner serves MediQueue itself with mediqueue/gunicorn.conf.py "
@@ -107,7 +122,7 @@ def scenario_from(options: argparse.Namespace) -> Scenario:
         for name in ("users", "seats", "slots", "seconds", "spawn_seconds")
         if (value := getattr(options, name)) is not None
     }
-    if base.name in ("flash", "waitlist"):
+    if base.name in ("flash", "waitlist", "queue"):
         overrides["slots"] = 1  # one target slot is the point of a flash crowd
     return replace(base, **overrides)
 

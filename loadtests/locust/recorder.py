@@ -36,6 +36,9 @@ class Recorder:
         self.confirmed_users: list[str] = []
         self.held: defaultdict[int, set[str]] = defaultdict(set)  # slot id -> live references
         self.finished_users = 0
+        # The queued booking: every ticket a 202 gave, with the outcome its patient saw ("" while
+        # none was seen).
+        self.tickets: dict[str, str] = {}
 
     def answer(self, kind: str, label: str, latency_ms: float, *, expected: bool) -> None:
         key = f"{kind} {label}"
@@ -56,6 +59,7 @@ class Recorder:
             "confirmed_users": self.confirmed_users,
             "held": {str(slot): sorted(refs) for slot, refs in self.held.items()},
             "finished_users": self.finished_users,
+            "tickets": self.tickets,
         }
 
 

@@ -19,6 +19,7 @@ class RunResults:
     confirmed_users: list[str] = field(default_factory=list)  # flash crowd: who got a seat
     held: dict[int, frozenset[str]] = field(default_factory=dict)  # churn: slot -> references
     finished_users: int = 0
+    tickets: dict[str, str] = field(default_factory=dict)  # queue: ticket -> the outcome seen
 
     @property
     def requests(self) -> int:
@@ -43,4 +44,5 @@ def load_results(path: Path) -> RunResults:
         confirmed_users=raw["confirmed_users"],
         held={int(slot): frozenset(refs) for slot, refs in raw["held"].items()},
         finished_users=raw["finished_users"],
+        tickets=raw.get("tickets", {}),
     )

@@ -11,25 +11,30 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from loadtests.harness import (
     BASE_DIR,
     LOADTEST_PORTS,
+    allocator,
     configured_database_url,
     free_port,
     gunicorn,
     production_env,
 )
 from loadtests.harness.in_process import check_bookings, migrate, setup_django
+from loadtests.harness.rabbitmq import rabbitmq_node
 from loadtests.harness.slots import (
+    QueuedOutcome,
     SlotState,
     WaitlistState,
     create_slots,
+    read_booking_requests,
     read_slots,
     read_waitlist,
 )
@@ -43,6 +48,7 @@ from loadtests.locust.verdict import (
     browse_verdict,
     churn_verdict,
     flash_crowd_verdict,
+    queue_verdict,
     waitlist_verdict,
 )
 
@@ -60,10 +66,13 @@ class Store:
     check_bookings: Callable[[], tuple[bool, str]] | None  # None: no database to check
     description: str
     read_waitlist: Callable[[int], WaitlistState] | None = None  # None: no database to read
+    read_booking_requests: Callable[[int], list[QueuedOutcome]] | None = None
 
 
 def database_store(description: str) -> Store:
-    return Store(create_slots, read_slots, check_bookings, description, read_waitlist)
+    return Store(
+        create_slots, read_slots, check_bookings, description, read_waitlist, read_booking_requests
+    )
 
 
 def open_store(options: argparse.Namespace) -> Store:
@@ -86,14 +95,26 @@ def open_store(options: argparse.Namespace) -> Store:
 
 
 @contextmanager
-def serve(options: argparse.Namespace, log_path: Path) -> Iterator[str]:
-    """The base URL under test: --host as given, or a gunicorn started (and stopped) here."""
+def serve(options: argparse.Namespace, log_path: Path, *, queue: bool = False) -> Iterator[str]:
+    """The base URL under test: --host as given, or a gunicorn started (and stopped) here;
+    with ``queue``, beside a RabbitMQ of the run's own and an allocator."""
     if options.host:
         yield options.host.rstrip("/")
         return
     port = options.port or free_port(LOADTEST_PORTS)
     env = production_env(os.environ["DATABASE_URL"])
-    with gunicorn(env, port=port, workers=options.workers, log_path=log_path) as server:
+    with ExitStack() as stack:
+        if queue:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mq-")))
+            node = stack.enter_context(rabbitmq_node(directory / "rabbitmq"))
+            env["MEDIQUEUE_BOOKING_QUEUE_URL"] = node.url
+            stack.enter_context(
+                allocator(env, log_path=log_path.with_name(log_path.stem + "-allocator.log"))
+            )
+            say(f"booking queue: RabbitMQ at {node.url}, one allocator")
+        server = stack.enter_context(
+            gunicorn(env, port=port, workers=options.workers, log_path=log_path)
+        )
         yield server.base_url
 
 
@@ -110,6 +131,11 @@ def judge(
     }
     if scenario.name == "churn":
         return churn_verdict(**common, slots=slots)
+    if scenario.name == "queue":
+        outcomes = (
+            store.read_booking_requests(slots[0].slot_id) if store.read_booking_requests else None
+        )
+        return queue_verdict(**common, slot=slots[0], outcomes=outcomes)
     if scenario.name == "waitlist":
         waitlist = store.read_waitlist(slots[0].slot_id) if store.read_waitlist else None
         return waitlist_verdict(**common, slot=slots[0], waitlist=waitlist)
@@ -159,7 +185,7 @@ def send_the_crowd(
 ) -> tuple[list[int], LocustRun, int]:
     """Serve (unless --host), make the slots, run Locust to its end: (the slot ids, the Locust
     run, its exit code)."""
-    with serve(options, paths.sibling("gunicorn.log")) as base_url:
+    with serve(options, paths.sibling("gunicorn.log"), queue=scenario.name == "queue") as base_url:
         slot_ids = store.create_slots(
             count=scenario.slots, seats=scenario.seats, label=paths.prefix.name
         )

@@ -9,8 +9,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from loadtests.harness.slots import SlotState, WaitlistState
-from loadtests.harness.verdicts import Judged
+from loadtests.harness.slots import QueuedOutcome, SlotState, WaitlistState
+from loadtests.harness.verdicts import Judged, queue_order_violations
 from loadtests.locust.results import RunResults
 
 BOOKED = "book 201 CONFIRMED"
@@ -223,3 +223,75 @@ def _describe_errors(results: RunResults, unanswered: int) -> str:
     if unanswered > 0:
         parts.append(f"{unanswered} x no answer")
     return ", ".join(parts) or "none recorded"
+
+
+QUEUED = "book 202 QUEUED"
+
+
+def queue_verdict(
+    *,
+    users: int,
+    seats: int,
+    results: RunResults,
+    slot: SlotState,
+    outcomes: Sequence[QueuedOutcome] | None,
+    invariants_hold: bool | None,
+) -> Verdict:
+    """Every patient queued (202 with a ticket); exactly ``seats`` confirmed, the rest
+    slot_full; every ticket with its outcome in the database and no outcome without a ticket
+    (tickets = outcomes, lost = 0); what each patient saw is what the database holds; first
+    come first served in the order of record; check_bookings (I1-I6) passes."""
+    expected_confirmed = min(users, seats)
+    queued = results.count(QUEUED)
+    tickets = results.tickets
+    violations = []
+    if queued != users or len(tickets) != users:
+        violations.append(
+            f"queued={queued} tickets={len(tickets)}, expected {users}: "
+            f"{_describe_errors(results, users - results.requests)}"
+        )
+    if outcomes is None:
+        violations.append("the outcomes could not be read (the run needs a database)")
+        outcomes = []
+    recorded = {outcome.ticket: outcome for outcome in outcomes}
+    lost = [ticket for ticket in tickets if ticket not in recorded]
+    unknown = [ticket for ticket in recorded if ticket not in tickets]
+    if lost:
+        violations.append(f"lost={len(lost)}: tickets given with no outcome recorded")
+    if unknown:
+        violations.append(f"{len(unknown)} outcomes recorded for tickets nobody was given")
+    confirmed = sum(outcome.status == "CONFIRMED" for outcome in outcomes)
+    full = sum(outcome.reason == "slot_full" for outcome in outcomes)
+    if confirmed != expected_confirmed:
+        violations.append(f"confirmed={confirmed}, expected exactly {expected_confirmed}")
+    if full != len(outcomes) - confirmed:
+        violations.append(f"{len(outcomes) - confirmed - full} refused for another reason")
+    seen_wrong = [
+        ticket
+        for ticket, seen in tickets.items()
+        if seen and ticket in recorded and seen != (recorded[ticket].reason or "CONFIRMED")
+    ]
+    if seen_wrong:
+        violations.append(f"{len(seen_wrong)} patients were shown another outcome than recorded")
+    unseen = sum(1 for seen in tickets.values() if not seen)
+    if unseen:
+        violations.append(f"{unseen} patients never saw their outcome")
+    violations += _slot_disagreements(slot, expected_seats=seats, expected_held=expected_confirmed)
+    violations += queue_order_violations(outcomes)
+    if invariants_hold is False:
+        violations.append("check_bookings failed (I1-I6)")
+
+    accepted_ms = results.latencies_ms.get("book", [])
+    seen_ms = results.latencies_ms.get("outcome", [])
+    in_line_ms = [outcome.seconds_in_line * 1000 for outcome in outcomes]
+    fifo = "broken" if queue_order_violations(outcomes) else "ok"
+    summary = (
+        f"queue: users={users} seats={seats} queued={queued} confirmed={confirmed} "
+        f"full={full} tickets={len(tickets)} outcomes={len(outcomes)} lost={len(lost)} "
+        f"fifo={fifo} accepted_p50_ms={percentile_ms(accepted_ms, 50)} "
+        f"accepted_p99_ms={percentile_ms(accepted_ms, 99)} "
+        f"in_line_p50_ms={percentile_ms(in_line_ms, 50)} "
+        f"in_line_p99_ms={percentile_ms(in_line_ms, 99)} "
+        f"seen_p50_ms={percentile_ms(seen_ms, 50)} seen_p99_ms={percentile_ms(seen_ms, 99)}"
+    )
+    return Verdict(violations, summary)

@@ -23,9 +23,12 @@ PER_TOPOLOGY = {
     "DJANGO_ALLOWED_HOSTS",
     "MEDIQUEUE_DB_CONNECT_RETRY_SECONDS",
     "MEDIQUEUE_NGINX_UPSTREAM_SERVERS",
+    "MEDIQUEUE_BOOKING_QUEUE_URL",
 }
 # Each topology mounts its own Prometheus targets (which nodes, which members).
 TARGETS_MOUNT = "/etc/prometheus/targets"
+# Members of a cluster of their own, each with its own data volume (and settings, for Patroni's).
+CLUSTER_MEMBERS = {"pg", "rabbit"}
 EVERY_PROCESS = {"app", "worker", "migrate", "nginx", "redis", "prometheus"}
 
 
@@ -75,7 +78,8 @@ def every_node_alike(services: dict) -> list[str]:
         differences = [
             what
             for what in ("argv", "environment", "mounts", "ports", "depends_on", "build")
-            if service.role != "pg" and getattr(service, what) != getattr(first, what)
+            if service.role not in CLUSTER_MEMBERS
+            and getattr(service, what) != getattr(first, what)
         ]
         found += [f"{service.name} differs from {first.name} in {what}" for what in differences]
     return found
