@@ -71,12 +71,15 @@ def clear_slots() -> dict:
     idempotency keys), dead rows included: each build the ablation compares starts on the same
     empty database, whatever ran before it (a table grown by earlier builds would slow the
     later ones)."""
+    from django.apps import apps
     from django.db import connection
 
-    from booking.models import Booking, IdempotencyRecord, Notice, WaitlistEntry
     from slots.models import Slot
 
-    tables = [m._meta.db_table for m in (Notice, WaitlistEntry, Booking, IdempotencyRecord, Slot)]
+    # Every table of the booking app, whatever it gains (a table left out that references a
+    # booking makes the TRUNCATE fail), and the slots; the doctors stay.
+    booking_tables = [model._meta.db_table for model in apps.get_app_config("booking").get_models()]
+    tables = [*booking_tables, Slot._meta.db_table]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join([*tables, 'mediqueue_ratelimit'])}")
     return {"cleared": True}
